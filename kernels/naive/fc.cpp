@@ -1,0 +1,40 @@
+// Naive fully connected layer 1568 -> 10 over the [1568][10] weight layout,
+// and its backward pass. Sums run in ascending index order as the reference.
+#include "kernels/naive/naive.h"
+
+namespace cnn {
+
+void fc_fwd_naive(int B, const float* in, const float* w, const float* b, float* logits) {
+  for (int n = 0; n < B; ++n) {
+    const float* x = in + std::size_t(n) * kFeatures;
+    float* out = logits + std::size_t(n) * kClasses;
+    for (int j = 0; j < kClasses; ++j) {
+      float sum = b[j];
+      for (int i = 0; i < kFeatures; ++i) sum += x[i] * w[i * kClasses + j];
+      out[j] = sum;
+    }
+  }
+}
+
+void fc_bwd_naive(int B, const float* in, const float* w, const float* d, float* dw, float* db,
+                  float* din) {
+  for (int i = 0; i < kFcWSize; ++i) dw[i] = 0.0f;
+  for (int j = 0; j < kClasses; ++j) db[j] = 0.0f;
+  for (int n = 0; n < B; ++n) {
+    const float* x = in + std::size_t(n) * kFeatures;
+    const float* dn = d + std::size_t(n) * kClasses;
+    for (int j = 0; j < kClasses; ++j) db[j] += dn[j];
+    for (int i = 0; i < kFeatures; ++i)
+      for (int j = 0; j < kClasses; ++j) dw[i * kClasses + j] += x[i] * dn[j];
+    if (din) {
+      float* dx = din + std::size_t(n) * kFeatures;
+      for (int i = 0; i < kFeatures; ++i) {
+        float s = 0.0f;
+        for (int j = 0; j < kClasses; ++j) s += dn[j] * w[i * kClasses + j];
+        dx[i] = s;
+      }
+    }
+  }
+}
+
+}  // namespace cnn

@@ -1,0 +1,153 @@
+#include "src/mnist.h"
+
+#include <zlib.h>
+
+#include <cstring>
+#include <memory>
+#include <sys/stat.h>
+
+namespace cnn {
+
+namespace {
+
+struct GzCloser {
+  void operator()(gzFile f) const { gzclose(f); }
+};
+using GzPtr = std::unique_ptr<std::remove_pointer_t<gzFile>, GzCloser>;
+
+GzPtr open_file(const std::string& path) {
+  struct stat st;
+  if (stat(path.c_str(), &st) != 0) throw DataError(path + ": file not found");
+  if (S_ISDIR(st.st_mode)) throw DataError(path + ": is a directory, not an IDX file");
+  gzFile f = gzopen(path.c_str(), "rb");
+  if (!f) throw DataError(path + ": cannot open: " + std::strerror(errno));
+  return GzPtr(f);
+}
+
+// Reads up to n bytes; returns how many were read. Throws on a corrupt stream.
+std::size_t read_some(gzFile f, const std::string& path, std::uint8_t* dst, std::size_t n) {
+  std::size_t got = 0;
+  while (got < n) {
+    unsigned chunk = static_cast<unsigned>(std::min<std::size_t>(n - got, 1u << 20));
+    int r = gzread(f, dst + got, chunk);
+    if (r < 0) {
+      int err = 0;
+      const char* msg = gzerror(f, &err);
+      throw DataError(path + ": corrupt gzip stream (" + (msg ? msg : "unknown error") + ")");
+    }
+    if (r == 0) {
+      // gzread returns 0 both at a clean end and at a truncated gzip stream.
+      int err = 0;
+      const char* msg = gzerror(f, &err);
+      if (err != Z_OK && err != Z_STREAM_END)
+        throw DataError(path + ": corrupt gzip stream (" + (msg ? msg : "unknown error") + ")");
+      break;
+    }
+    got += static_cast<std::size_t>(r);
+  }
+  return got;
+}
+
+std::uint32_t be32(const std::uint8_t* p) {
+  return (std::uint32_t(p[0]) << 24) | (std::uint32_t(p[1]) << 16) | (std::uint32_t(p[2]) << 8) |
+         std::uint32_t(p[3]);
+}
+
+// Reads the header (the magic and `dims` sizes); checks the magic.
+void read_header(gzFile f, const std::string& path, std::uint32_t magic, int dims,
+                 std::uint32_t* sizes) {
+  std::uint8_t hdr[16];
+  std::size_t want = 4 + 4 * std::size_t(dims);
+  std::size_t got = read_some(f, path, hdr, want);
+  if (got < want)
+    throw DataError(path + ": truncated header (" + std::to_string(got) + " of " +
+                    std::to_string(want) + " bytes)");
+  std::uint32_t m = be32(hdr);
+  if (m != magic) {
+    char buf[96];
+    std::snprintf(buf, sizeof buf, ": wrong magic 0x%08x (expected 0x%08x)", m, magic);
+    throw DataError(path + buf);
+  }
+  for (int i = 0; i < dims; ++i) sizes[i] = be32(hdr + 4 + 4 * i);
+}
+
+// Reads exactly `expected` payload bytes, growing the buffer only as bytes
+// arrive; then checks that nothing follows.
+std::vector<std::uint8_t> read_payload(gzFile f, const std::string& path, std::uint64_t expected,
+                                       std::uint64_t item_bytes, const char* what) {
+  std::vector<std::uint8_t> out;
+  const std::size_t chunk = 1 << 20;
+  while (out.size() < expected) {
+    std::size_t n = std::min<std::uint64_t>(chunk, expected - out.size());
+    std::size_t old = out.size();
+    out.resize(old + n);
+    std::size_t got = read_some(f, path, out.data() + old, n);
+    out.resize(old + got);
+    if (got < n) break;
+  }
+  if (out.size() < expected)
+    throw DataError(path + ": header says " + std::to_string(expected / item_bytes) + " " + what +
+                    " but the file holds only " + std::to_string(out.size() / item_bytes));
+  std::uint8_t extra;
+  if (read_some(f, path, &extra, 1) != 0)
+    throw DataError(path + ": unexpected data after the " + std::to_string(expected / item_bytes) +
+                    " " + what + " the header announces");
+  return out;
+}
+
+}  // namespace
+
+std::vector<std::uint8_t> read_idx_images(const std::string& path, int* count) {
+  GzPtr f = open_file(path);
+  std::uint32_t s[3];
+  read_header(f.get(), path, 0x00000803, 3, s);
+  if (s[1] != 28 || s[2] != 28)
+    throw DataError(path + ": images are " + std::to_string(s[1]) + "x" + std::to_string(s[2]) +
+                    ", expected 28x28");
+  if (s[0] > 0x7fffffffu / 784u) throw DataError(path + ": image count " + std::to_string(s[0]) + " is too large");
+  auto data = read_payload(f.get(), path, std::uint64_t(s[0]) * 784, 784, "images");
+  *count = static_cast<int>(s[0]);
+  return data;
+}
+
+std::vector<std::uint8_t> read_idx_labels(const std::string& path) {
+  GzPtr f = open_file(path);
+  std::uint32_t s[1];
+  read_header(f.get(), path, 0x00000801, 1, s);
+  if (s[0] > 0x7fffffffu) throw DataError(path + ": label count " + std::to_string(s[0]) + " is too large");
+  auto data = read_payload(f.get(), path, s[0], 1, "labels");
+  for (std::size_t i = 0; i < data.size(); ++i)
+    if (data[i] > 9)
+      throw DataError(path + ": label " + std::to_string(data[i]) + " at index " +
+                      std::to_string(i) + " is outside 0-9");
+  return data;
+}
+
+std::string find_idx_file(const std::string& dir, const std::string& stem, const std::string& kind) {
+  const std::string base = dir.empty() ? std::string(".") : dir;
+  const std::string names[] = {stem + "-" + kind, stem + "." + kind};
+  for (const auto& name : names) {
+    for (const char* ext : {"", ".gz"}) {
+      std::string p = base + "/" + name + ext;
+      struct stat st;
+      if (stat(p.c_str(), &st) == 0) return p;
+    }
+  }
+  throw DataError(base + "/" + stem + "-" + kind +
+                  ": file not found (also tried '.' spelling and .gz; run tools/fetch_mnist.sh)");
+}
+
+Dataset load_mnist(const std::string& dir, const std::string& split) {
+  std::string ip = find_idx_file(dir, split + "-images", "idx3-ubyte");
+  std::string lp = find_idx_file(dir, split + "-labels", "idx1-ubyte");
+  Dataset d;
+  d.images = read_idx_images(ip, &d.n);
+  d.labels = read_idx_labels(lp);
+  if (d.labels.size() != std::size_t(d.n))
+    throw DataError(lp + ": holds " + std::to_string(d.labels.size()) + " labels but " + ip +
+                    " holds " + std::to_string(d.n) + " images");
+  if (d.n == 0) throw DataError(ip + ": holds no images");
+  return d;
+}
+
+}  // namespace cnn

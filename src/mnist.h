@@ -1,0 +1,38 @@
+// MNIST IDX reader: images (magic 0x00000803, N x 28 x 28 bytes) and labels
+// (magic 0x00000801, N bytes), raw or gzip-compressed. zlib's gzread reads
+// both transparently. Data are read in chunks and the buffer grows only with
+// bytes actually delivered, so a header that lies about its count cannot make
+// the reader allocate more than the file holds.
+#pragma once
+
+#include <cstdint>
+#include <stdexcept>
+#include <string>
+#include <vector>
+
+namespace cnn {
+
+// Every malformed-input error: a one-line message naming the file.
+class DataError : public std::runtime_error {
+ public:
+  using std::runtime_error::runtime_error;
+};
+
+struct Dataset {
+  int n = 0;
+  std::vector<std::uint8_t> images;  // (n, 784)
+  std::vector<std::uint8_t> labels;  // (n), each 0..9
+};
+
+std::vector<std::uint8_t> read_idx_images(const std::string& path, int* count);
+std::vector<std::uint8_t> read_idx_labels(const std::string& path);
+
+// Finds `<dir>/<stem>-<kind>` under the usual spellings: "train-images-idx3-ubyte",
+// "train-images.idx3-ubyte", each optionally with ".gz". Throws DataError
+// naming what was looked for when none exists.
+std::string find_idx_file(const std::string& dir, const std::string& stem, const std::string& kind);
+
+// Loads "train" or "t10k" images and labels from dir and checks they agree.
+Dataset load_mnist(const std::string& dir, const std::string& split);
+
+}  // namespace cnn
