@@ -8,11 +8,14 @@ void fc_fwd_naive(int B, const float* in, const float* w, const float* b, float*
   for (int n = 0; n < B; ++n) {
     const float* x = in + std::size_t(n) * kFeatures;
     float* out = logits + std::size_t(n) * kClasses;
-    for (int j = 0; j < kClasses; ++j) {
-      float sum = b[j];
-      for (int i = 0; i < kFeatures; ++i) sum += x[i] * w[i * kClasses + j];
-      out[j] = sum;
-    }
+    // Ten running sums walked together over ascending i: each is still
+    // b[j] + x[0]*w[j] + x[1]*w[10+j] + ... in the reference's order, but the
+    // weights are read contiguously.
+    float sum[kClasses];
+    for (int j = 0; j < kClasses; ++j) sum[j] = b[j];
+    for (int i = 0; i < kFeatures; ++i)
+      for (int j = 0; j < kClasses; ++j) sum[j] += x[i] * w[i * kClasses + j];
+    for (int j = 0; j < kClasses; ++j) out[j] = sum[j];
   }
 }
 
