@@ -82,7 +82,9 @@ TEST_P(FaultInjection, TesterReportsTheFaultyOperation) {
     if (is_op) op_failed |= !r.pass;
     // Checks of other primitives must stay green (the composite step may
     // see the fault too, as it chains the primitives).
-    if (!is_op && r.op != "train_step[composite]") EXPECT_TRUE(r.pass) << r.op << ": " << r.failure;
+    if (!is_op && r.op != "train_step[composite]") {
+      EXPECT_TRUE(r.pass) << r.op << ": " << r.failure;
+    }
   }
   EXPECT_TRUE(op_failed) << "a fault in " << op << " went unnoticed";
 }
