@@ -81,11 +81,15 @@ TrainResult train(Backend& be, Params& p, Rng& rng, const TrainConfig& cfg, cons
       gather_batch(train, indices.data() + start, B, ws.x.data(), ws.labels.data());
       be.forward_train(B, p, ws);
       float batch_loss = be.loss_grad(B, scale, ws);
-      if (!std::isfinite(batch_loss)) {
+      // The loss clamps p[label] at 1e-9, which hides a NaN softmax (fmax
+      // drops NaN): non-finite logits are what a diverged run shows.
+      bool finite = std::isfinite(batch_loss);
+      for (int k = 0; finite && k < B * kClasses; ++k) finite = std::isfinite(ws.logits[k]);
+      if (!finite) {
         char buf[160];
         std::snprintf(buf, sizeof buf,
-                      "training diverged: loss is %f at epoch %d, batch %d (try a smaller --lr)",
-                      double(batch_loss), epoch, start / bs);
+                      "training diverged: the loss became NaN or infinite at epoch %d, batch %d (loss %f; try a smaller --lr)",
+                      epoch, start / bs, double(batch_loss));
         throw DivergedError(buf);
       }
       be.backward(B, p, ws, grads);
