@@ -122,6 +122,25 @@ TEST_P(E2ESlow, ThreeEpochsSeed1) {
   }
 }
 
+TEST(E2ESlow, NaiveSeed42MatchesBaseline) {
+  REQUIRE_MNIST(d);
+  BackendOptions opt;
+  auto be = make_backend("naive", opt);
+  Rng rng(42);
+  Params p;
+  init_params(p, rng);
+  TrainConfig cfg;
+  std::ostringstream out;
+  TrainResult r = train(*be, p, rng, cfg, d->first, d->second, out, nullptr);
+  ASSERT_EQ(r.epoch_loss.size(), 3u);
+  EXPECT_EQ(fmt6(r.epoch_loss[0]), "0.601773");
+  EXPECT_EQ(fmt6(r.epoch_loss[1]), "0.311093");
+  EXPECT_EQ(fmt6(r.epoch_loss[2]), "0.274596");
+  char acc[16];
+  std::snprintf(acc, sizeof acc, "%.2f", double(r.accuracy));
+  EXPECT_STREQ(acc, "92.60");
+}
+
 std::vector<std::string> backend_names() {
   std::vector<std::string> v;
   for (const auto& b : backend_registry()) v.push_back(b.name);
