@@ -1,0 +1,296 @@
+// The GEMM driver: ISA dispatch, packing and the blocked loop nest around the
+// micro-kernel (kernels/im2col/gemm.h). Built for the baseline target; the
+// only ISA-specific code is the micro-kernel behind a function pointer.
+//
+// Loop nest (Goto/BLIS order), for each thread's share:
+//   jc over N in steps of NC         B block (KC, NC) -> L3
+//     kb over K in KC-sized blocks   (balanced: ceil(K/KC) blocks of ~equal size)
+//       pack B (kc, nc) into NR-wide micro-panels       [split over threads]
+//       ic over M in steps of MC
+//         pack A (mc, kc) into MR-wide micro-panels     [split over threads]
+//         barrier
+//         tiles (jr, ir) of the (mc, nc) block          [split over threads]
+//           micro-kernel: C tile (MR, NR) (+)= Ap(ir) * Bp(jr)
+//         barrier
+// Tiles are numbered jr-major and split into contiguous ranges, so a thread
+// keeps one B micro-panel in L1 while it sweeps the A micro-panels. K is
+// never split between threads: each C element is summed by one thread over
+// the same blocks in the same order, whatever the thread count.
+// Three shortcuts, each chosen from the shape alone (never from the thread
+// count), see run():
+//  - a small threaded product packs all its K blocks at once and meets at
+//    one barrier instead of two per block (the same arithmetic);
+//  - B is read in place, unpacked, when packing would only copy it;
+//  - A * B^T with a small C and a long K uses the inner-product kernel.
+#include "kernels/im2col/gemm.h"
+
+#include <omp.h>
+#include <xmmintrin.h>
+
+#include <algorithm>
+#include <stdexcept>
+
+#include "kernels/common/cpu.h"
+#include "kernels/common/parallel.h"
+
+namespace cnn::gemm {
+
+namespace {
+
+// Products below this many FLOPs run on the calling thread: a fork/join and
+// the barriers of one K block cost a few microseconds, as much as the
+// product itself at a few GFLOP.
+constexpr double kParallelMinFlops = 1 << 19;
+
+const GemmKernel& kernel_for(const std::string& isa) {
+  if (isa == "avx512") return gemm_kernel_avx512();
+  if (isa == "avx2") return gemm_kernel_avx2();
+  return gemm_kernel_portable();
+}
+
+// The longest K block of any kernel, and a zero row that long for padding.
+constexpr int kMaxKc = 256;
+alignas(64) const float kZeros[kMaxKc] = {};
+
+// Packs an R-wide micro-panel: dst (kc, R), dst[k*R + i] = src[i*si + k*sp]
+// for i < iv, zero for iv <= i < ip (the padded width, <= R); columns past
+// ip are never read.
+template <int R>
+void pack_panel(const float* src, long si, long sp, int iv, int ip, int kc, float* dst) {
+  if (si == 1) {
+    // Panel rows are contiguous in the source: straight copies (a fixed
+    // R-float copy for full panels, which the compiler vectorises).
+    for (int k = 0; k < kc; ++k) {
+      const float* s = src + k * sp;
+      float* d = dst + k * R;
+      if (iv == R) {
+        for (int i = 0; i < R; ++i) d[i] = s[i];
+      } else {
+        int i = 0;
+        for (; i < iv; ++i) d[i] = s[i];
+        for (; i < ip; ++i) d[i] = 0.0f;
+      }
+    }
+    return;
+  }
+  int i = 0;
+  if (sp == 1 && kc <= kMaxKc) {
+    // Each panel row i is contiguous over k in the source: a transpose.
+    // 4x4 blocks with SSE (baseline x86-64): 4 row loads, 4 shuffles into
+    // columns, 4 stores of 4 consecutive i at stride R. Rows past iv (up to
+    // the padded width ip, a multiple of 4) read a zero row instead.
+    for (; i < ip; i += 4) {
+      const float* s[4];
+      for (int q = 0; q < 4; ++q) s[q] = i + q < iv ? src + (i + q) * si : kZeros;
+      float* d = dst + i;
+      int k = 0;
+      for (; k + 4 <= kc; k += 4) {
+        __m128 r0 = _mm_loadu_ps(s[0] + k), r1 = _mm_loadu_ps(s[1] + k);
+        __m128 r2 = _mm_loadu_ps(s[2] + k), r3 = _mm_loadu_ps(s[3] + k);
+        _MM_TRANSPOSE4_PS(r0, r1, r2, r3);
+        _mm_storeu_ps(d + (k + 0) * R, r0);
+        _mm_storeu_ps(d + (k + 1) * R, r1);
+        _mm_storeu_ps(d + (k + 2) * R, r2);
+        _mm_storeu_ps(d + (k + 3) * R, r3);
+      }
+      for (; k < kc; ++k)
+        for (int q = 0; q < 4; ++q) d[k * R + q] = s[q][k];
+    }
+    return;
+  }
+  for (; i < iv; ++i)
+    for (int k = 0; k < kc; ++k) dst[k * R + i] = src[i * si + k * sp];
+  for (i = iv; i < ip; ++i)
+    for (int k = 0; k < kc; ++k) dst[k * R + i] = 0.0f;
+}
+
+void pack(int R, const float* src, long si, long sp, int iv, int ip, int kc, float* dst) {
+  switch (R) {
+    case 4: return pack_panel<4>(src, si, sp, iv, ip, kc, dst);
+    case 8: return pack_panel<8>(src, si, sp, iv, ip, kc, dst);
+    case 24: return pack_panel<24>(src, si, sp, iv, ip, kc, dst);
+    case 32: return pack_panel<32>(src, si, sp, iv, ip, kc, dst);
+    default: throw std::logic_error("gemm: no packing routine for panel width " + std::to_string(R));
+  }
+}
+
+// The inner-product path: A (M,K) and B stored (N,K), both read along K;
+// taken when K is long enough to amortise each output's final reduction
+// (K >= 64) and C small enough (M*N <= 4096) that packing the operands would
+// cost more than the products (a packed GEMM re-reads each operand only
+// ceil(M/MR) or ceil(N/NR) times).
+inline bool use_dot(const GemmArgs& g) {
+  return !g.trans_a && g.trans_b && g.K >= 64 && double(g.M) * g.N <= 4096.0;
+}
+
+// Static contiguous share [lo, hi) of n items for thread tid of nt.
+inline void split(int n, int tid, int nt, int& lo, int& hi) {
+  lo = int(long(n) * tid / nt);
+  hi = int(long(n) * (tid + 1) / nt);
+}
+
+inline int ceil_div(int a, int b) { return (a + b - 1) / b; }
+
+}  // namespace
+
+Gemm::Gemm(const std::string& isa, int threads)
+    : isa_(choose_isa(isa)), k_(&kernel_for(isa_)), threads_(std::max(1, threads)) {
+  if (k_->kc > kMaxKc) throw std::logic_error("gemm: KC above kMaxKc (the zero row)");
+  a_slot_ = std::size_t(ceil_div(k_->mc, k_->mr)) * k_->mr * k_->kc;
+  b_slot_ = std::size_t(ceil_div(k_->nc, k_->nr)) * k_->nr * k_->kc;
+  a_pack_.resize(a_slot_ * threads_);
+  b_pack_.resize(b_slot_ * threads_);
+}
+
+void Gemm::operator()(const GemmArgs& g) {
+  if (g.M <= 0 || g.N <= 0) return;
+  const double flops = 2.0 * g.M * g.N * std::max(g.K, 1);
+  const int tiles = ceil_div(g.M, k_->mr) * ceil_div(std::min(g.N, k_->nc), k_->nr);
+  if (threads_ == 1 || flops < kParallelMinFlops || tiles < 2) {
+    run(g, a_pack_.data(), b_pack_.data(), 0, 1);
+    return;
+  }
+  // The team runs in the caller's floating-point mode (flush-to-zero or
+  // not): MXCSR is per thread and pool threads do not inherit it.
+  const bool ftz = par::ftz_enabled();
+#pragma omp parallel num_threads(threads_)
+  {
+    par::FtzScope mode(ftz);
+    run(g, a_pack_.data(), b_pack_.data(), omp_get_thread_num(), omp_get_num_threads());
+  }
+}
+
+void Gemm::serial(int slot, const GemmArgs& g) {
+  if (slot < 0 || slot >= threads_)
+    throw std::out_of_range("gemm: serial slot " + std::to_string(slot) + " outside 0.." +
+                            std::to_string(threads_ - 1));
+  if (g.M <= 0 || g.N <= 0) return;
+  run(g, a_pack_.data() + slot * a_slot_, b_pack_.data() + slot * b_slot_, 0, 1);
+}
+
+void Gemm::run(const GemmArgs& g, float* ap, float* bp, int tid, int nt) {
+  const GemmKernel& kr = *k_;
+  const int MR = kr.mr, NR = kr.nr, M = g.M, N = g.N, K = std::max(g.K, 0);
+  // op(A)(i, p) = A[i*a_i + p*a_p]; op(B)(p, j) = B[p*b_p + j*b_j].
+  const long a_i = g.trans_a ? 1 : g.lda, a_p = g.trans_a ? g.lda : 1;
+  const long b_j = g.trans_b ? g.ldb : 1, b_p = g.trans_b ? 1 : g.ldb;
+  const int nkb = std::max(1, ceil_div(K, kr.kc));
+  auto k_begin = [&](int kb) { return int(long(K) * kb / nkb); };
+  // Micro-panel jp of B (columns j0 + jp*NR..) over K rows [p0, p0 + kc).
+  auto pack_b = [&](int j0, int nc, int jp, int p0, int kc, float* dst) {
+    const int nv = std::min(NR, nc - jp * NR);
+    pack(NR, g.B + p0 * b_p + (j0 + jp * NR) * b_j, b_j, b_p, nv,
+         std::min(NR, ceil_div(nv, kr.vw) * kr.vw), kc, dst);
+  };
+  auto pack_a = [&](int i0, int mc, int ip, int p0, int kc, float* dst) {
+    pack(MR, g.A + (i0 + ip * MR) * a_i + p0 * a_p, a_i, a_p, std::min(MR, mc - ip * MR), MR, kc,
+         dst);
+  };
+  // B read in place instead of packed: when it is stored row-major (no
+  // transpose) and every panel holds whole vectors (N a multiple of the
+  // vector width, so no read runs past a row), and at most two rows of A
+  // panels use each B panel. Packing then only copies what the kernel would
+  // read once or twice anyway: the convolution's (8,9) x (9,784) product.
+  const bool direct_b = !g.trans_b && N % kr.vw == 0 && ceil_div(M, MR) <= 2;
+  // C tile at (i0, j0) += one K block; bpan is a packed panel (row stride
+  // NR), or null for B in place.
+  auto tile = [&](int kb, int kc, const float* apan, const float* bpan, int i0, int j0) {
+    Epilogue ep;
+    ep.alpha = g.alpha;
+    ep.beta = g.beta;
+    ep.first = kb == 0;
+    ep.relu = g.relu && kb == nkb - 1;
+    ep.row_bias = g.row_bias && ep.first ? g.row_bias + i0 : nullptr;
+    ep.col_bias = g.col_bias && ep.first ? g.col_bias + j0 : nullptr;
+    const long ldbp = direct_b ? g.ldb : NR;
+    if (direct_b) bpan = g.B + k_begin(kb) * g.ldb + j0;
+    kr.ukr(kc, apan, bpan, ldbp, g.C + i0 * g.ldc + j0, g.ldc, std::min(MR, M - i0),
+           std::min(NR, N - j0), ep);
+  };
+  int lo, hi;
+
+  if (use_dot(g)) {
+    // Both operands contiguous along a long K and a small C: inner products
+    // straight from the source rows, no packing (see gemm_kernel.h). Tiles
+    // are independent: no barrier.
+    const int tm = ceil_div(M, kr.dm), tn = ceil_div(N, kr.dn);
+    split(tm * tn, tid, nt, lo, hi);
+    for (int t = lo; t < hi; ++t) {
+      const int i0 = (t / tn) * kr.dm, j0 = (t % tn) * kr.dn;
+      Epilogue ep;
+      ep.alpha = g.alpha;
+      ep.beta = g.beta;
+      ep.relu = g.relu;
+      ep.row_bias = g.row_bias ? g.row_bias + i0 : nullptr;
+      ep.col_bias = g.col_bias ? g.col_bias + j0 : nullptr;
+      kr.dot(K, g.A + i0 * g.lda, g.lda, g.B + j0 * g.ldb, g.ldb, g.C + i0 * g.ldc + j0, g.ldc,
+             std::min(kr.dm, M - i0), std::min(kr.dn, N - j0), ep);
+    }
+    return;
+  }
+
+  const int mp_all = ceil_div(M, MR), np_all = ceil_div(N, NR);
+  if (nt > 1 && M <= kr.mc && N <= kr.nc && std::size_t(mp_all) * MR * K <= a_slot_ &&
+      std::size_t(np_all) * NR * K <= b_slot_) {
+    // Small threaded product: every K block of A and B fits the pack
+    // buffers at once, so pack them all in one pass and meet at a single
+    // barrier, instead of two barriers per K block (a 32x10x1568 product
+    // would otherwise wait at 26). Each tile then runs its K blocks in the
+    // usual order with the usual block sizes: the same bits as below.
+    // Block kb's panels start at (panel count) * width * p0.
+    const int items = nkb * (np_all + mp_all);
+    split(items, tid, nt, lo, hi);
+    for (int w = lo; w < hi; ++w) {
+      const int kb = w / (np_all + mp_all), r = w % (np_all + mp_all);
+      const int p0 = k_begin(kb), kc = k_begin(kb + 1) - p0;
+      if (r < np_all) {
+        if (!direct_b)
+          pack_b(0, N, r, p0, kc, bp + std::size_t(np_all) * NR * p0 + std::size_t(r) * NR * kc);
+      } else
+        pack_a(0, M, r - np_all, p0, kc,
+               ap + std::size_t(mp_all) * MR * p0 + std::size_t(r - np_all) * MR * kc);
+    }
+#pragma omp barrier
+    split(np_all * mp_all, tid, nt, lo, hi);
+    for (int t = lo; t < hi; ++t) {
+      const int jp = t / mp_all, ip = t % mp_all;
+      for (int kb = 0; kb < nkb; ++kb) {
+        const int p0 = k_begin(kb), kc = k_begin(kb + 1) - p0;
+        tile(kb, kc, ap + std::size_t(mp_all) * MR * p0 + std::size_t(ip) * MR * kc,
+             bp + std::size_t(np_all) * NR * p0 + std::size_t(jp) * NR * kc, ip * MR, jp * NR);
+      }
+    }
+    return;
+  }
+
+  for (int jc = 0; jc < N; jc += kr.nc) {
+    const int nc = std::min(kr.nc, N - jc);
+    const int np = ceil_div(nc, NR);
+    for (int kb = 0; kb < nkb; ++kb) {
+      const int p0 = k_begin(kb), kc = k_begin(kb + 1) - p0;
+      split(np, tid, nt, lo, hi);
+      if (!direct_b)
+        for (int jp = lo; jp < hi; ++jp) pack_b(jc, nc, jp, p0, kc, bp + std::size_t(jp) * NR * kc);
+      for (int ic = 0; ic < M; ic += kr.mc) {
+        const int mc = std::min(kr.mc, M - ic);
+        const int mp = ceil_div(mc, MR);
+        split(mp, tid, nt, lo, hi);
+        for (int ip = lo; ip < hi; ++ip) pack_a(ic, mc, ip, p0, kc, ap + std::size_t(ip) * MR * kc);
+        if (nt > 1) {
+#pragma omp barrier
+        }
+        split(np * mp, tid, nt, lo, hi);
+        for (int t = lo; t < hi; ++t) {
+          const int jp = t / mp, ip = t % mp;
+          tile(kb, kc, ap + std::size_t(ip) * MR * kc, bp + std::size_t(jp) * NR * kc,
+               ic + ip * MR, jc + jp * NR);
+        }
+        if (nt > 1) {
+#pragma omp barrier
+        }
+      }
+    }
+  }
+}
+
+}  // namespace cnn::gemm
