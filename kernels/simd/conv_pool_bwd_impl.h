@@ -1,0 +1,131 @@
+// Backward of the conv + ReLU + max-pool block over one chunk of 16 samples
+// in the lane layout (kernels/simd/kernels.h), written once for every ISA's
+// traits (vec_*.h) and instantiated in conv_pool_bwd_<isa>.cpp.
+//
+// The fused kernel exploits what max-pool leaves behind: the pooled gradient
+// reaches ONE pixel of each 2x2 window (the winner), and the ReLU mask at that
+// pixel is "pooled value > 0" (already applied to dpT by fc_bwd). So the
+// conv weight gradient needs only the 1568 winner pixels per sample, not
+// 6272, and no 8x28x28 gradient is ever written: per window, the 3x3 input
+// patch under the winner is picked lane by lane from the 4x4 patch under the
+// window with two rounds of blends (columns by dx, then rows by dy), and the
+// 9 weight sums and the bias sum take one FMA / add each. A window whose
+// gradient is zero in every lane (all 16 samples pooled to 0 there) is
+// skipped.
+//
+// The gradient sums stay per lane (per sample) in registers for a whole
+// filter and are stored to cpart; the backend adds the lanes and chunks in a
+// fixed order (kernels/simd/simd.cpp), so threads never change the result.
+// conv_bwd and pool_bwd are the unfused primitives, for the per-op tests.
+#pragma once
+
+#include <cstdint>
+
+#include "kernels/simd/kernels.h"
+
+namespace cnn::simd {
+
+// xT (30,30,S) dpT (1568,S) win (1568,2) -> cpart (8,10,S)
+template <class VT>
+void conv_pool_bwd_impl(const float* xT, const float* dpT, const std::uint16_t* win,
+                        float* cpart) {
+  using V = typename VT::V;
+  using M = typename VT::M;
+  constexpr int L = VT::L;
+  constexpr unsigned kLanes = (1u << L) - 1u;
+  const V zero = VT::zero();
+  for (int n0 = 0; n0 < S; n0 += L) {
+    for (int c = 0; c < kCh; ++c) {
+      V acc[10];
+      for (int k = 0; k < 10; ++k) acc[k] = zero;
+      for (int py = 0; py < kPoolW; ++py) {
+        for (int px = 0; px < kPoolW; ++px) {
+          const int i = c * (kPoolW * kPoolW) + py * kPoolW + px;
+          const V g = VT::load(dpT + i * S + n0);
+          if (VT::bits(VT::eq(g, zero)) == kLanes) continue;
+          const M mdy = (VT::from_bits((unsigned(win[2 * i]) >> n0) & kLanes));
+          const M mdx = (VT::from_bits((unsigned(win[2 * i + 1]) >> n0) & kLanes));
+          const float* p = xT + (2 * py * kPad + 2 * px) * S + n0;
+          // col[r][kx] = input (row r, column kx + dx) of the 4x4 patch.
+          V col[4][3];
+          for (int r = 0; r < 4; ++r)
+            for (int kx = 0; kx < 3; ++kx)
+              col[r][kx] = VT::blend(mdx, VT::load(p + (r * kPad + kx) * S),
+                                     VT::load(p + (r * kPad + kx + 1) * S));
+          for (int ky = 0; ky < 3; ++ky)
+            for (int kx = 0; kx < 3; ++kx)
+              acc[ky * 3 + kx] =
+                  VT::fma(g, VT::blend(mdy, col[ky][kx], col[ky + 1][kx]), acc[ky * 3 + kx]);
+          acc[9] = VT::add(acc[9], g);
+        }
+      }
+      for (int k = 0; k < 10; ++k) VT::store(cpart + (c * 10 + k) * S + n0, acc[k]);
+    }
+  }
+}
+
+// xT (30,30,S) dactT (8,784,S) -> cpart (8,10,S): the dense weight gradient
+// of an arbitrary dact (the conv_bwd primitive), 9 taps per pixel.
+template <class VT>
+void conv_bwd_impl(const float* xT, const float* dactT, float* cpart) {
+  using V = typename VT::V;
+  constexpr int L = VT::L;
+  for (int n0 = 0; n0 < S; n0 += L) {
+    for (int c = 0; c < kCh; ++c) {
+      V acc[10];
+      for (int k = 0; k < 10; ++k) acc[k] = VT::zero();
+      for (int oy = 0; oy < 28; ++oy)
+        for (int ox = 0; ox < 28; ++ox) {
+          const V g = VT::load(dactT + (c * kPix + oy * 28 + ox) * S + n0);
+          const float* p = xT + (oy * kPad + ox) * S + n0;
+          for (int ky = 0; ky < 3; ++ky)
+            for (int kx = 0; kx < 3; ++kx)
+              acc[ky * 3 + kx] = VT::fma(g, VT::load(p + (ky * kPad + kx) * S), acc[ky * 3 + kx]);
+          acc[9] = VT::add(acc[9], g);
+        }
+      for (int k = 0; k < 10; ++k) VT::store(cpart + (c * 10 + k) * S + n0, acc[k]);
+    }
+  }
+}
+
+// dpT (1568,S) win (1568,2) actT (8,784,S) -> dactT (8,784,S): each pooled
+// gradient at its winner where the activation there is > 0, zero elsewhere.
+template <class VT>
+void pool_bwd_impl(const float* dpT, const std::uint16_t* win, const float* actT, float* dactT) {
+  using V = typename VT::V;
+  using M = typename VT::M;
+  constexpr int L = VT::L;
+  constexpr unsigned kLanes = (1u << L) - 1u;
+  const V zero = VT::zero();
+  for (int n0 = 0; n0 < S; n0 += L)
+    for (int c = 0; c < kCh; ++c)
+      for (int py = 0; py < kPoolW; ++py)
+        for (int px = 0; px < kPoolW; ++px) {
+          const int i = c * (kPoolW * kPoolW) + py * kPoolW + px;
+          const V g = VT::load(dpT + i * S + n0);
+          const M dy = VT::from_bits((unsigned(win[2 * i]) >> n0) & kLanes);
+          const M dx = VT::from_bits((unsigned(win[2 * i + 1]) >> n0) & kLanes);
+          const M is[4] = {VT::mand(VT::mnot(dy), VT::mnot(dx)), VT::mandn(dy, dx),
+                           VT::mandn(dx, dy), VT::mand(dy, dx)};
+          for (int q = 0; q < 4; ++q) {
+            const int o = (c * kPix + (2 * py + (q >> 1)) * 28 + 2 * px + (q & 1)) * S + n0;
+            const M keep = VT::mand(is[q], VT::gt(VT::load(actT + o), zero));
+            VT::store(dactT + o, VT::maskz(keep, g));
+          }
+        }
+}
+
+#define CNN_SIMD_DEFINE_CONV_POOL_BWD(isa, VT)                                                 \
+  void conv_pool_bwd_##isa(const float* xT, const float* dpT, const std::uint16_t* win,        \
+                           float* cpart) {                                                     \
+    conv_pool_bwd_impl<VT>(xT, dpT, win, cpart);                                               \
+  }                                                                                            \
+  void conv_bwd_##isa(const float* xT, const float* dactT, float* cpart) {                     \
+    conv_bwd_impl<VT>(xT, dactT, cpart);                                                       \
+  }                                                                                            \
+  void pool_bwd_##isa(const float* dpT, const std::uint16_t* win, const float* actT,           \
+                      float* dactT) {                                                          \
+    pool_bwd_impl<VT>(dpT, win, actT, dactT);                                                  \
+  }
+
+}  // namespace cnn::simd

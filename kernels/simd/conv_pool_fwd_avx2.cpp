@@ -1,0 +1,12 @@
+// Fused conv + bias + ReLU + 2x2 max-pool forward (and the pool_fwd primitive): the AVX2 + FMA path
+// (8 lanes). Compiled with -mavx2 -mfma (kernels/CMakeLists.txt); reached only when the run-time
+// probe reports AVX2 + FMA with OS support for the YMM state. The kernel is written once, in
+// conv_pool_fwd_impl.h; see there for how it works.
+#include "kernels/simd/vec_avx2.h"
+#include "kernels/simd/conv_pool_fwd_impl.h"
+
+namespace cnn::simd {
+
+CNN_SIMD_DEFINE_CONV_POOL_FWD(avx2, Avx2)
+
+}  // namespace cnn::simd

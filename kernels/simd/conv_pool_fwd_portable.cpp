@@ -1,0 +1,12 @@
+// Fused conv + bias + ReLU + 2x2 max-pool forward (and the pool_fwd primitive): the portable path
+// (4 lanes, no intrinsics). Compiled for the baseline target like the rest of the program; the only
+// path on a non-x86 build. The kernel is written once, in conv_pool_fwd_impl.h; see there for how
+// it works.
+#include "kernels/simd/vec_portable.h"
+#include "kernels/simd/conv_pool_fwd_impl.h"
+
+namespace cnn::simd {
+
+CNN_SIMD_DEFINE_CONV_POOL_FWD(portable, Portable)
+
+}  // namespace cnn::simd

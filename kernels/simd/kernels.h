@@ -1,0 +1,115 @@
+// The simd backend's kernel table: one set of function pointers per ISA path
+// (avx512, avx2, portable), filled from the per-ISA files and chosen once at
+// run time (simd.cpp). This header is included by baseline and per-ISA code
+// alike, so it declares only plain functions over raw pointers.
+//
+// The lane layout. The kernels work on a CHUNK of S = 16 samples at a time,
+// stored sample-minor: element k of sample n of the chunk is at [k*S + n].
+// A vector of the chunk's samples is then one aligned 64-byte line, every
+// conv tap and every pooling window is a plain vector operation with all
+// lanes busy (no 28-wide rows to pad, no horizontal sums), and the FC weights
+// are read once per 16 samples instead of once per sample. The AVX2 path
+// processes a chunk as two 8-lane groups, the portable path as four 4-lane
+// groups; the layout is the same for all three. The missing samples of a
+// short last chunk are zero input lanes with zero gradient lanes, so they add
+// exactly nothing to any parameter gradient.
+//   xT    (30,30,S)   zero-padded input, pixel (y,x) at [((y+1)*30 + x+1)*S]
+//   pT    (1568,S)    pooled features, feature i = c*196 + py*14 + px
+//   win   (1568,2)    uint16 lane bits: [2i] = dy of the 2x2 winner, [2i+1] = dx
+//   actT  (8,784,S)   conv output after ReLU (primitives only)
+//   lgT   (10,S)      logits or dlogits of the chunk
+//   drow  (B,16)      dlogits rows, sample-major, classes padded to 16 with 0
+//   cpart (8,10,S)    one chunk's conv gradient per lane: [c][k] k<9 = dw, k=9 = db
+// The conv gradient is summed per chunk and the chunks added in chunk order;
+// fc dW rows are each summed over the whole batch by one thread. Either way
+// a result never depends on which thread ran what (kernels/simd/simd.h).
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+
+namespace cnn::simd {
+
+constexpr int S = 16;                  // samples per chunk (lane stride)
+constexpr int kPad = 30;               // padded image side
+constexpr int kXT = kPad * kPad * S;   // floats of one chunk's padded input
+constexpr int kFeat = 1568, kCls = 10, kCh = 8, kPix = 784, kPoolW = 14;
+constexpr int kPT = kFeat * S;         // floats of one chunk's pooled features
+constexpr int kActT = kCh * kPix * S;  // floats of one chunk's activations
+constexpr int kRow = 16;               // padded class row
+constexpr int kCPart = kCh * 10 * S;   // floats of one chunk's conv partial
+
+struct Kernels {
+  const char* isa;
+  // ---- layout --------------------------------------------------------
+  // x (nv,784) -> xT interior [lanes >= nv zeroed]; the border is left alone
+  // (the caller keeps it zero).
+  void (*input_to_lanes)(int nv, const float* x, float* xT);
+  // src (nv,len) -> dstT (len,S) [lanes >= nv zeroed]
+  void (*to_lanes)(int nv, int len, const float* src, float* dstT);
+  // srcT (len,S) -> dst (nv,len)
+  void (*from_lanes)(int nv, int len, const float* srcT, float* dst);
+  // ---- forward ---------------------------------------------------------
+  // Fused conv + bias + ReLU + 2x2 max-pool. xT, w (72), b (8) -> pT, and
+  // win (may be nullptr), act (may be nullptr: the primitive conv_fwd only).
+  void (*conv_pool_fwd)(const float* xT, const float* w, const float* b, float* pT,
+                        std::uint16_t* win, float* actT);
+  // actT -> pT, win: max-pool of given activations (the primitive).
+  void (*pool_fwd)(const float* actT, float* pT, std::uint16_t* win);
+  // pT, w (1568,10), b (10) -> lgT
+  void (*fc_fwd)(const float* pT, const float* w, const float* b, float* lgT);
+  // ---- loss and update (sample-major, like the interface) ----------------
+  float (*softmax_xent)(int B, const float* logits, const std::uint8_t* labels, float scale,
+                        float* probs, float* dlogits);
+  void (*sgd_update)(float lr, float* p, const float* g, std::size_t n);
+  // ---- backward --------------------------------------------------------
+  // pT, w, dT = dlogits (10,S) -> dpT (1568,S), zeroed where pT <= 0 when
+  // relu_mask (the ReLU of the pooled value = the ReLU at the pooling winner).
+  void (*fc_bwd_dx)(int nv, const float* pT, const float* w, const float* dT, float* dpT,
+                    bool relu_mask);
+  // Rows [i0,i1) (multiples of 4) of dw (1568,10), summed over all nb samples
+  // in order: pT of chunk c at pT + c*kPT, drow (nb,16) padded dlogits rows.
+  void (*fc_bwd_dw)(int nb, const float* pT, const float* drow, int i0, int i1, float* dw);
+  // Fused pool backward + ReLU mask + conv weight/bias gradient, from the
+  // 1568 winner pixels only: xT, dpT (already masked), win -> cpart.
+  void (*conv_pool_bwd)(const float* xT, const float* dpT, const std::uint16_t* win,
+                        float* cpart);
+  // Dense conv weight gradient from a full dact (the primitive): xT, dactT -> cpart.
+  void (*conv_bwd)(const float* xT, const float* dactT, float* cpart);
+  // dpT, win, actT -> dactT: the pooled gradient at each winner, where act > 0.
+  void (*pool_bwd)(const float* dpT, const std::uint16_t* win, const float* actT, float* dactT);
+};
+
+// Each table is defined in simd.cpp from the functions of its ISA's files.
+// Calling the AVX ones is legal only where cpu_features() reports the ISA.
+const Kernels& kernels_avx512();
+const Kernels& kernels_avx2();
+const Kernels& kernels_portable();
+
+// Declares the per-ISA functions that fill a table: name_isa, one per op.
+#define CNN_SIMD_DECLARE_ISA(isa)                                                              \
+  void input_to_lanes_##isa(int nv, const float* x, float* xT);                                \
+  void to_lanes_##isa(int nv, int len, const float* src, float* dstT);                         \
+  void from_lanes_##isa(int nv, int len, const float* srcT, float* dst);                       \
+  void conv_pool_fwd_##isa(const float* xT, const float* w, const float* b, float* pT,         \
+                           std::uint16_t* win, float* actT);                                   \
+  void pool_fwd_##isa(const float* actT, float* pT, std::uint16_t* win);                       \
+  void fc_fwd_##isa(const float* pT, const float* w, const float* b, float* lgT);              \
+  float softmax_xent_##isa(int B, const float* logits, const std::uint8_t* labels,             \
+                           float scale, float* probs, float* dlogits);                         \
+  void sgd_update_##isa(float lr, float* p, const float* g, std::size_t n);                    \
+  void fc_bwd_dx_##isa(int nv, const float* pT, const float* w, const float* dT, float* dpT,   \
+                       bool relu_mask);                                                      \
+  void fc_bwd_dw_##isa(int nb, const float* pT, const float* drow, int i0, int i1,            \
+                       float* dw);                                                           \
+  void conv_pool_bwd_##isa(const float* xT, const float* dpT, const std::uint16_t* win,        \
+                           float* cpart);                                                      \
+  void conv_bwd_##isa(const float* xT, const float* dactT, float* cpart);                      \
+  void pool_bwd_##isa(const float* dpT, const std::uint16_t* win, const float* actT,           \
+                      float* dactT);
+
+CNN_SIMD_DECLARE_ISA(avx512)
+CNN_SIMD_DECLARE_ISA(avx2)
+CNN_SIMD_DECLARE_ISA(portable)
+
+}  // namespace cnn::simd

@@ -1,0 +1,91 @@
+// Layout changes between the interface's sample-major buffers and the lane
+// layout of kernels/simd/kernels.h, written once for every ISA's traits
+// (vec_*.h) and instantiated in layout_<isa>.cpp.
+//
+// Each moves L x L blocks through an in-register transpose (L loads, the
+// traits' transpose, L stores) instead of L*L scalar moves; a row whose
+// length is not a multiple of L ends with a block that overlaps the one
+// before it (rewriting the same values). Rows shorter than L (the 10
+// logits) are moved one scalar at a time.
+#pragma once
+
+#include "kernels/simd/kernels.h"
+
+namespace cnn::simd {
+
+// x (nv,784) -> xT (30,30,S) interior, lanes >= nv zeroed
+template <class VT>
+void input_to_lanes_impl(int nv, const float* x, float* xT) {
+  using V = typename VT::V;
+  constexpr int L = VT::L, W = 28;
+  for (int n0 = 0; n0 < S; n0 += L) {
+    for (int y = 0; y < W; ++y) {
+      for (int c0 = 0; c0 < W; c0 += L) {
+        const int cc = c0 + L <= W ? c0 : W - L;
+        V r[L];
+        for (int l = 0; l < L; ++l)
+          r[l] = n0 + l < nv ? VT::load(x + std::size_t(n0 + l) * kPix + y * W + cc) : VT::zero();
+        VT::transpose(r);
+        float* dst = xT + ((y + 1) * kPad + cc + 1) * S + n0;
+        for (int k = 0; k < L; ++k) VT::store(dst + k * S, r[k]);
+      }
+    }
+  }
+}
+
+// src (nv,len) -> dstT (len,S), lanes >= nv zeroed
+template <class VT>
+void to_lanes_impl(int nv, int len, const float* src, float* dstT) {
+  using V = typename VT::V;
+  constexpr int L = VT::L;
+  if (len < L) {
+    for (int k = 0; k < len; ++k)
+      for (int n = 0; n < S; ++n) dstT[k * S + n] = n < nv ? src[std::size_t(n) * len + k] : 0.0f;
+    return;
+  }
+  for (int n0 = 0; n0 < S; n0 += L) {
+    for (int k0 = 0; k0 < len; k0 += L) {
+      const int kk = k0 + L <= len ? k0 : len - L;
+      V r[L];
+      for (int l = 0; l < L; ++l)
+        r[l] = n0 + l < nv ? VT::load(src + std::size_t(n0 + l) * len + kk) : VT::zero();
+      VT::transpose(r);
+      for (int k = 0; k < L; ++k) VT::store(dstT + std::size_t(kk + k) * S + n0, r[k]);
+    }
+  }
+}
+
+// srcT (len,S) -> dst (nv,len)
+template <class VT>
+void from_lanes_impl(int nv, int len, const float* srcT, float* dst) {
+  using V = typename VT::V;
+  constexpr int L = VT::L;
+  if (len < L) {
+    for (int n = 0; n < nv; ++n)
+      for (int k = 0; k < len; ++k) dst[std::size_t(n) * len + k] = srcT[k * S + n];
+    return;
+  }
+  for (int n0 = 0; n0 < nv; n0 += L) {
+    for (int k0 = 0; k0 < len; k0 += L) {
+      const int kk = k0 + L <= len ? k0 : len - L;
+      V r[L];
+      for (int k = 0; k < L; ++k) r[k] = VT::load(srcT + std::size_t(kk + k) * S + n0);
+      VT::transpose(r);
+      for (int l = 0; l < L && n0 + l < nv; ++l)
+        VT::store(dst + std::size_t(n0 + l) * len + kk, r[l]);
+    }
+  }
+}
+
+#define CNN_SIMD_DEFINE_LAYOUT(isa, VT)                                          \
+  void input_to_lanes_##isa(int nv, const float* x, float* xT) {                 \
+    input_to_lanes_impl<VT>(nv, x, xT);                                          \
+  }                                                                              \
+  void to_lanes_##isa(int nv, int len, const float* src, float* dstT) {          \
+    to_lanes_impl<VT>(nv, len, src, dstT);                                       \
+  }                                                                              \
+  void from_lanes_##isa(int nv, int len, const float* srcT, float* dst) {        \
+    from_lanes_impl<VT>(nv, len, srcT, dst);                                     \
+  }
+
+}  // namespace cnn::simd

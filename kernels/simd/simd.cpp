@@ -1,0 +1,415 @@
+// The simd backend object (see simd.h): picks the kernel table of the ISA
+// path once, owns the chunk buffers, and runs the kernels over 16-sample
+// chunks with OpenMP. Baseline code: it only calls through the table.
+#include "kernels/simd/simd.h"
+
+#include <omp.h>
+
+#include <algorithm>
+#include <stdexcept>
+
+#include "kernels/common/cpu.h"
+#include "kernels/common/parallel.h"
+#include "kernels/flops.h"
+#include "kernels/profiler.h"
+#include "kernels/simd/kernels.h"
+
+namespace cnn {
+namespace simd {
+
+static_assert(kFeat == kFeatures && kCls == kClasses && kCh == kConvC && kPix == kImgPixels &&
+                  kPoolW == cnn::kPoolW,
+              "kernels/simd/kernels.h disagrees with kernels/backend.h");
+
+#define CNN_SIMD_TABLE(isa)                                                              \
+  Kernels {                                                                              \
+    #isa, input_to_lanes_##isa, to_lanes_##isa, from_lanes_##isa, conv_pool_fwd_##isa,   \
+        pool_fwd_##isa, fc_fwd_##isa, softmax_xent_##isa, sgd_update_##isa,              \
+        fc_bwd_dx_##isa, fc_bwd_dw_##isa, conv_pool_bwd_##isa, conv_bwd_##isa,           \
+        pool_bwd_##isa                                                                   \
+  }
+
+#if CNN_SIMD_X86
+const Kernels& kernels_avx512() {
+  static const Kernels k = CNN_SIMD_TABLE(avx512);
+  return k;
+}
+const Kernels& kernels_avx2() {
+  static const Kernels k = CNN_SIMD_TABLE(avx2);
+  return k;
+}
+#endif
+const Kernels& kernels_portable() {
+  static const Kernels k = CNN_SIMD_TABLE(portable);
+  return k;
+}
+
+namespace {
+
+// The table for a path choose_isa() accepted (so the CPU can run it).
+const Kernels& table_for(const std::string& isa) {
+#if CNN_SIMD_X86
+  if (isa == "avx512") return kernels_avx512();
+  if (isa == "avx2") return kernels_avx2();
+#endif
+  if (isa == "portable") return kernels_portable();
+  throw std::invalid_argument("simd: no kernels for ISA path '" + isa + "' in this build");
+}
+
+int chunks_of(int B) { return (B + S - 1) / S; }
+int valid_in(int B, int c) { return std::min(S, B - c * S); }
+
+class SimdBackend final : public Backend {
+ public:
+  SimdBackend(const Kernels& k, int threads, bool ftz)
+      : k_(k),
+        threads_(std::max(1, threads)),
+        ftz_(ftz),
+        t_lg_(std::size_t(threads_) * kCls * S),
+        t_xT_(std::size_t(threads_) * kXT),
+        t_pT_(std::size_t(threads_) * kPT),
+        t_dpT_(std::size_t(threads_) * kPT),
+        t_win_(std::size_t(threads_) * kFeat * 2),
+        t_actT_(std::size_t(threads_) * kActT),
+        t_dactT_(std::size_t(threads_) * kActT) {}
+
+  std::string name() const override { return "simd"; }
+  std::string isa() const override { return k_.isa; }
+  int threads() const override { return threads_; }
+  void prepare(int max_batch) override { reserve(max_batch); }
+
+  // ---- primitives: the same kernels, with layout changes around them ----
+  void conv_fwd(int B, const float* x, const float* w, const float* b, float* act) override {
+    for_chunks(B, [&](int c, int nv, int t) {
+      float* xT = t_xT_.data() + std::size_t(t) * kXT;
+      float* actT = t_actT_.data() + std::size_t(t) * kActT;
+      k_.input_to_lanes(nv, x + std::size_t(c) * S * kImgPixels, xT);
+      k_.conv_pool_fwd(xT, w, b, t_pT_.data() + std::size_t(t) * kPT, nullptr, actT);
+      k_.from_lanes(nv, kActSize, actT, act + std::size_t(c) * S * kActSize);
+    });
+  }
+  void pool_fwd(int B, const float* act, float* pooled, std::uint8_t* winner) override {
+    for_chunks(B, [&](int c, int nv, int t) {
+      float* actT = t_actT_.data() + std::size_t(t) * kActT;
+      float* p_t = t_pT_.data() + std::size_t(t) * kPT;
+      std::uint16_t* win_t = t_win_.data() + std::size_t(t) * kFeat * 2;
+      k_.to_lanes(nv, kActSize, act + std::size_t(c) * S * kActSize, actT);
+      k_.pool_fwd(actT, p_t, win_t);
+      k_.from_lanes(nv, kFeatures, p_t, pooled + std::size_t(c) * S * kFeatures);
+      std::uint8_t* wo = winner + std::size_t(c) * S * kFeatures;
+      for (int n = 0; n < nv; ++n)
+        for (int i = 0; i < kFeatures; ++i)
+          wo[std::size_t(n) * kFeatures + i] =
+              std::uint8_t(((win_t[2 * i] >> n) & 1u) * 2 + ((win_t[2 * i + 1] >> n) & 1u));
+    });
+  }
+  void fc_fwd(int B, const float* in, const float* w, const float* b, float* logits) override {
+    for_chunks(B, [&](int c, int nv, int t) {
+      float* in_t = t_pT_.data() + std::size_t(t) * kPT;
+      float* lg = t_lg_.data() + std::size_t(t) * kCls * S;
+      k_.to_lanes(nv, kFeatures, in + std::size_t(c) * S * kFeatures, in_t);
+      k_.fc_fwd(in_t, w, b, lg);
+      k_.from_lanes(nv, kClasses, lg, logits + std::size_t(c) * S * kClasses);
+    });
+  }
+  float softmax_xent(int B, const float* logits, const std::uint8_t* labels, float scale,
+                     float* probs, float* dlogits) override {
+    par::FtzScope ftz(ftz_);
+    return k_.softmax_xent(B, logits, labels, scale, probs, dlogits);
+  }
+  void fc_bwd(int B, const float* in, const float* w, const float* d, float* dw, float* db,
+              float* din) override {
+    reserve(B);
+    fwd_ws_ = nullptr;  // pT_ is about to hold `in`, not the forward's features
+    const int nc = chunks_of(B);
+    fill_drow(B, d);
+#pragma omp parallel num_threads(threads_)
+    {
+      par::FtzScope ftz(ftz_);
+      const int t = omp_get_thread_num();
+#pragma omp for schedule(static)
+      for (int c = 0; c < nc; ++c) {
+        const int nv = valid_in(B, c);
+        k_.to_lanes(nv, kFeatures, in + std::size_t(c) * S * kFeatures, pT(c));
+        if (din) {
+          fc_bwd_dx_chunk(B, c, t, w, d, false);
+          k_.from_lanes(nv, kFeatures, dpT(c), din + std::size_t(c) * S * kFeatures);
+        }
+      }
+      fc_bwd_dw_rows(B, dw);
+    }
+    fc_bias_grad(B, d, db);
+  }
+  void pool_bwd(int B, const float* dpooled, const std::uint8_t* winner, const float* act,
+                float* dact) override {
+    for_chunks(B, [&](int c, int nv, int t) {
+      float* dp_t = t_dpT_.data() + std::size_t(t) * kPT;
+      float* actT = t_actT_.data() + std::size_t(t) * kActT;
+      float* dactT = t_dactT_.data() + std::size_t(t) * kActT;
+      std::uint16_t* win_t = t_win_.data() + std::size_t(t) * kFeat * 2;
+      k_.to_lanes(nv, kFeatures, dpooled + std::size_t(c) * S * kFeatures, dp_t);
+      k_.to_lanes(nv, kActSize, act + std::size_t(c) * S * kActSize, actT);
+      const std::uint8_t* wi = winner + std::size_t(c) * S * kFeatures;
+      for (int i = 0; i < kFeatures; ++i) {
+        unsigned dy = 0, dx = 0;
+        for (int n = 0; n < nv; ++n) {
+          const unsigned v = wi[std::size_t(n) * kFeatures + i];
+          dy |= ((v >> 1) & 1u) << n;
+          dx |= (v & 1u) << n;
+        }
+        win_t[2 * i] = std::uint16_t(dy);
+        win_t[2 * i + 1] = std::uint16_t(dx);
+      }
+      k_.pool_bwd(dp_t, win_t, actT, dactT);
+      k_.from_lanes(nv, kActSize, dactT, dact + std::size_t(c) * S * kActSize);
+    });
+  }
+  void conv_bwd(int B, const float* x, const float* dact, float* dw, float* db) override {
+    reserve(B);
+    for_chunks(B, [&](int c, int nv, int t) {
+      float* xT = t_xT_.data() + std::size_t(t) * kXT;
+      float* dactT = t_dactT_.data() + std::size_t(t) * kActT;
+      k_.input_to_lanes(nv, x + std::size_t(c) * S * kImgPixels, xT);
+      k_.to_lanes(nv, kActSize, dact + std::size_t(c) * S * kActSize, dactT);
+      k_.conv_bwd(xT, dactT, cpart(c));
+    });
+    reduce_conv(chunks_of(B), dw, db);
+  }
+  void sgd_update(float lr, float* p, const float* g, std::size_t n) override {
+    par::FtzScope ftz(ftz_);
+    k_.sgd_update(lr, p, g, n);
+  }
+
+  // ---- composite steps: the fused path ---------------------------------
+  void forward_train(int B, const Params& p, Workspace& ws) override {
+    reserve(B);
+    fwd_ws_ = nullptr;
+    forward(B, p, ws, true);
+    fwd_ws_ = &ws;
+    fwd_B_ = B;
+  }
+  void forward_infer(int B, const Params& p, Workspace& ws) override {
+    reserve(B);
+    fwd_ws_ = nullptr;  // the chunk buffers now hold this batch, not a training one
+    forward(B, p, ws, false);
+  }
+  float loss_grad(int B, float scale, Workspace& ws) override {
+    OpScope s(prof_, "softmax_xent", flops::softmax_xent(B));
+    return softmax_xent(B, ws.logits.data(), ws.labels.data(), scale, ws.probs.data(),
+                        ws.dlogits.data());
+  }
+  void backward(int B, const Params& p, Workspace& ws, Params& g) override {
+    if (fwd_ws_ != &ws || fwd_B_ != B)
+      throw std::logic_error(
+          "simd: backward() must follow forward_train() on the same batch and workspace");
+    const int nc = chunks_of(B);
+    const float* dl = ws.dlogits.data();
+    const float* w = p.fc_w.data();
+    fill_drow(B, dl);
+    if (!prof_) {
+      // One region, one barrier (its end): the chunks' input gradient and
+      // conv block, then (nowait) this thread's rows of fc dW, which read
+      // only what forward_train and loss_grad wrote.
+#pragma omp parallel num_threads(threads_)
+      {
+        par::FtzScope ftz(ftz_);
+        const int t = omp_get_thread_num();
+#pragma omp for schedule(static) nowait
+        for (int c = 0; c < nc; ++c) {
+          fc_bwd_dx_chunk(B, c, t, w, dl, true);
+          k_.conv_pool_bwd(xT(c), dpT(c), win(c), cpart(c));
+        }
+        fc_bwd_dw_rows(B, g.fc_w.data());
+      }
+    } else {
+      {
+        OpScope s(prof_, "fc_bwd", flops::fc_bwd(B));
+#pragma omp parallel num_threads(threads_)
+        {
+          par::FtzScope ftz(ftz_);
+          const int t = omp_get_thread_num();
+#pragma omp for schedule(static) nowait
+          for (int c = 0; c < nc; ++c) fc_bwd_dx_chunk(B, c, t, w, dl, true);
+          fc_bwd_dw_rows(B, g.fc_w.data());
+        }
+        fc_bias_grad(B, dl, g.fc_b.data());
+      }
+      OpScope s(prof_, "conv_pool_bwd", flops::conv_pool_bwd(B));
+      for_chunks(B, [&](int c, int, int) { k_.conv_pool_bwd(xT(c), dpT(c), win(c), cpart(c)); });
+      reduce_conv(nc, g.conv_w.data(), g.conv_b.data());
+      return;
+    }
+    fc_bias_grad(B, dl, g.fc_b.data());
+    reduce_conv(nc, g.conv_w.data(), g.conv_b.data());
+  }
+  // Element-wise, so any split gives the same bits. The fc weights are split
+  // as fc dW rows were (fc_bwd_dw_rows), so each thread updates the gradient
+  // rows it wrote itself: one thread doing all 15,680 would first have to
+  // pull the other threads' rows (and the weights) across cores.
+  void update(float lr, Params& p, const Params& g) override {
+    OpScope s(prof_, "sgd_update", flops::sgd_update());
+#pragma omp parallel num_threads(threads_) if (threads_ > 1)
+    {
+      par::FtzScope ftz(ftz_);
+      const RowRange r = dw_rows();
+      k_.sgd_update(lr, p.fc_w.data() + r.begin * kClasses, g.fc_w.data() + r.begin * kClasses,
+                    std::size_t(r.end - r.begin) * kClasses);
+      if (omp_get_thread_num() == 0) {
+        k_.sgd_update(lr, p.fc_b.data(), g.fc_b.data(), kClasses);
+        k_.sgd_update(lr, p.conv_w.data(), g.conv_w.data(), kConvWSize);
+        k_.sgd_update(lr, p.conv_b.data(), g.conv_b.data(), kConvC);
+      }
+    }
+  }
+
+ private:
+  // Runs f(chunk, valid samples, thread) for every chunk of the batch, in
+  // one parallel region with FTZ set in each thread.
+  template <class F>
+  void for_chunks(int B, F&& f) {
+    const int nc = chunks_of(B);
+#pragma omp parallel num_threads(threads_)
+    {
+      par::FtzScope ftz(ftz_);
+      const int t = omp_get_thread_num();
+#pragma omp for schedule(static) nowait
+      for (int c = 0; c < nc; ++c) f(c, valid_in(B, c), t);
+    }
+  }
+
+  void forward(int B, const Params& p, Workspace& ws, bool train) {
+    const float* x = ws.x.data();
+    float* logits = ws.logits.data();
+    auto conv_pool = [&](int c, int nv) {
+      k_.input_to_lanes(nv, x + std::size_t(c) * S * kImgPixels, xT(c));
+      k_.conv_pool_fwd(xT(c), p.conv_w.data(), p.conv_b.data(), pT(c), train ? win(c) : nullptr,
+                       nullptr);
+    };
+    auto fc = [&](int c, int nv, int t) {
+      float* lg = t_lg_.data() + std::size_t(t) * kCls * S;
+      k_.fc_fwd(pT(c), p.fc_w.data(), p.fc_b.data(), lg);
+      k_.from_lanes(nv, kClasses, lg, logits + std::size_t(c) * S * kClasses);
+    };
+    if (!prof_) {
+      for_chunks(B, [&](int c, int nv, int t) {
+        conv_pool(c, nv);
+        fc(c, nv, t);
+      });
+      return;
+    }
+    {
+      OpScope s(prof_, "conv_pool_fwd", flops::conv_pool_fwd(B));
+      for_chunks(B, [&](int c, int nv, int) { conv_pool(c, nv); });
+    }
+    {
+      OpScope s(prof_, "fc_fwd", flops::fc_fwd(B));
+      for_chunks(B, fc);
+    }
+  }
+
+  // dlogits of chunk c -> dT (10,S) in thread t's scratch, then the
+  // chunk's input gradient dpT(c) from its features pT(c).
+  void fc_bwd_dx_chunk(int B, int c, int t, const float* w, const float* d, bool relu_mask) {
+    float* dT = t_lg_.data() + std::size_t(t) * kCls * S;
+    k_.to_lanes(valid_in(B, c), kClasses, d + std::size_t(c) * S * kClasses, dT);
+    k_.fc_bwd_dx(valid_in(B, c), pT(c), w, dT, dpT(c), relu_mask);
+  }
+
+  // The calling thread's share of the 1568 fc weight rows: blocks of 16
+  // rows (98 blocks, multiples of the kernel's 4-row step) split evenly in
+  // order among the team.
+  struct RowRange {
+    int begin, end;
+  };
+  static RowRange dw_rows() {
+    constexpr int kBlock = 16, kBlocks = kFeat / kBlock;
+    const int t = omp_get_thread_num(), T = omp_get_num_threads();
+    return {kBlocks * t / T * kBlock, kBlocks * (t + 1) / T * kBlock};
+  }
+
+  // Inside a parallel region: this thread's rows of fc dW over the whole batch.
+  void fc_bwd_dw_rows(int B, float* dw) {
+    const RowRange r = dw_rows();
+    if (r.end > r.begin) k_.fc_bwd_dw(B, pT_.data(), drow_.data(), r.begin, r.end, dw);
+  }
+
+  // dlogits (B,10) -> drow_ (B,16), classes padded with zeros.
+  void fill_drow(int B, const float* d) {
+    float* r = drow_.data();
+    for (int n = 0; n < B; ++n)
+      for (int j = 0; j < kRow; ++j)
+        r[std::size_t(n) * kRow + j] = j < kClasses ? d[std::size_t(n) * kClasses + j] : 0.0f;
+  }
+
+  // fc db: the dlogits summed over the samples in order.
+  static void fc_bias_grad(int B, const float* d, float* db) {
+    for (int j = 0; j < kClasses; ++j) db[j] = 0.0f;
+    for (int n = 0; n < B; ++n)
+      for (int j = 0; j < kClasses; ++j) db[j] += d[std::size_t(n) * kClasses + j];
+  }
+
+  // cpart slots -> dw (72), db (8): each value is the sum over the 16 lanes
+  // of a slot in lane order, added over the slots in chunk order.
+  void reduce_conv(int nc, float* dw, float* db) {
+    constexpr int K = kCh * 10;
+    float total[K];
+    for (int k = 0; k < K; ++k) total[k] = 0.0f;
+    for (int c = 0; c < nc; ++c) {
+      const float* cp = cpart(c);
+      float sum[K];
+      for (int k = 0; k < K; ++k) sum[k] = cp[k * S];
+      for (int l = 1; l < S; ++l)
+        for (int k = 0; k < K; ++k) sum[k] += cp[k * S + l];
+      for (int k = 0; k < K; ++k) total[k] = c == 0 ? sum[k] : total[k] + sum[k];
+    }
+    for (int ch = 0; ch < kCh; ++ch) {
+      for (int k = 0; k < kKernelSize; ++k) dw[ch * kKernelSize + k] = total[ch * 10 + k];
+      db[ch] = total[ch * 10 + 9];
+    }
+  }
+
+  // Grows the per-chunk buffers to B samples; prepare() calls it once, so a
+  // training step never allocates.
+  void reserve(int B) {
+    const int nc = chunks_of(std::max(B, 1));
+    if (nc <= cap_) return;
+    cap_ = nc;
+    xT_.resize(std::size_t(nc) * kXT);  // zeroed: the padding border stays 0
+    pT_.resize(std::size_t(nc) * kPT);
+    dpT_.resize(std::size_t(nc) * kPT);
+    cpart_.resize(std::size_t(nc) * kCPart);
+    win_.resize(std::size_t(nc) * kFeat * 2);
+    drow_.resize(std::size_t(nc) * S * kRow);
+    fwd_ws_ = nullptr;
+  }
+
+  float* xT(int c) { return xT_.data() + std::size_t(c) * kXT; }
+  float* pT(int c) { return pT_.data() + std::size_t(c) * kPT; }
+  float* dpT(int c) { return dpT_.data() + std::size_t(c) * kPT; }
+  std::uint16_t* win(int c) { return win_.data() + std::size_t(c) * kFeat * 2; }
+  float* cpart(int c) { return cpart_.data() + std::size_t(c) * kCPart; }
+
+  const Kernels& k_;
+  int threads_;
+  bool ftz_;
+  // Per thread (primitives' layout scratch, logits of the chunk in hand).
+  Buffer<float> t_lg_, t_xT_, t_pT_, t_dpT_;
+  Buffer<std::uint16_t> t_win_;
+  Buffer<float> t_actT_, t_dactT_;
+  // Per chunk, kept from forward_train to backward.
+  int cap_ = 0;
+  Buffer<float> xT_, pT_, dpT_, cpart_, drow_;
+  Buffer<std::uint16_t> win_;
+  const Workspace* fwd_ws_ = nullptr;
+  int fwd_B_ = 0;
+};
+
+}  // namespace
+}  // namespace simd
+
+std::unique_ptr<Backend> make_simd_backend(const BackendOptions& opt) {
+  const std::string isa = choose_isa(opt.isa);
+  return std::make_unique<simd::SimdBackend>(simd::table_for(isa), opt.threads, opt.ftz);
+}
+
+}  // namespace cnn
