@@ -23,4 +23,12 @@ constexpr double conv_bwd(int B) { return double(B) * 8 * 784 * (9 * 2 + 1); }
 // p -= lr * g over all 15,770 parameters.
 constexpr double sgd_update() { return 15770.0 * 2; }
 
+// Fused operations (kernels/simd): what they compute, counted as above.
+// conv + bias + ReLU + 2x2 max-pool in one pass.
+constexpr double conv_pool_fwd(int B) { return conv_fwd(B) + pool_fwd(B); }
+// Pool backward + ReLU mask + conv weight/bias gradient from the winner pixels
+// only: 1568 pixels x (9 taps x 2 + bias), the work actually done (the other
+// 4704 pixels of dact are zero after max-pool and add nothing).
+constexpr double conv_pool_bwd(int B) { return double(B) * 1568 * (9 * 2 + 1); }
+
 }  // namespace cnn::flops
