@@ -2,6 +2,7 @@
 // Command-line parsing is CLI11; every bad value is rejected with a one-line
 // message and exit status 2 before any work starts.
 #include <omp.h>
+#include <unistd.h>
 
 #include <CLI/CLI.hpp>
 #include <chrono>
@@ -12,7 +13,10 @@
 
 #include "kernels/registry.h"
 #include "src/mnist.h"
+#include "src/infer.h"
 #include "src/model.h"
+#include "src/model_io.h"
+#include "src/profile_report.h"
 #include "src/trainer.h"
 #include "src/version.h"
 
@@ -38,6 +42,10 @@ int main(int argc, char** argv) {
   std::string data_dir = "data";
   std::string log_path = "logs/training_loss_cnn.txt";
   bool list = false;
+  bool profile = false;
+  std::string save_path, checkpoint_path, resume_path;  // src/model_io.h
+  std::string model_path;                               // eval, predict
+  std::vector<std::string> predict_files;
 
   app.add_option("--backend", backend, "kernel backend (see --list-backends); auto = fastest")
       ->capture_default_str();
@@ -54,6 +62,34 @@ int main(int argc, char** argv) {
   app.add_option("--data-dir", data_dir, "directory holding the MNIST IDX files")
       ->capture_default_str();
   app.add_option("--log", log_path, "CSV log of epoch,loss,time")->capture_default_str();
+  app.add_flag("--profile", profile,
+               "time every backend operation; after training print a table and write "
+               "profile_<backend>.csv/.json next to the log");
+  app.add_option("--save", save_path, "after training, write the model to this file (atomically)");
+  app.add_option("--checkpoint", checkpoint_path,
+                 "after every epoch, write the full training state to this file (atomically)");
+  auto* resume_opt = app.add_option(
+      "--resume", resume_path,
+      "continue from a --checkpoint file with its seed, batch and lr; --epochs is the total");
+  // Subcommands; without one, mnist_cnn trains. The backend options are
+  // accepted after the subcommand's name too (bound to the same variables).
+  auto* eval_cmd = app.add_subcommand(
+      "eval", "test accuracy, confusion matrix and per-class accuracy of a saved model");
+  auto* predict_cmd = app.add_subcommand(
+      "predict", "classify 28x28 images (PGM P5/P2, or IDX_FILE:INDEX) with a saved model");
+  std::vector<CLI::Option*> threads_opts;
+  for (auto* sub : {eval_cmd, predict_cmd}) {
+    sub->add_option("--model", model_path, "model file written by --save (or a checkpoint)")
+        ->required();
+    sub->add_option("--backend", backend, "kernel backend; auto = fastest")->capture_default_str();
+    sub->add_option("--isa", isa, "instruction-set path (as for training)");
+    threads_opts.push_back(sub->add_option("--threads", threads, "worker threads"));
+  }
+  eval_cmd->add_option("--data-dir", data_dir, "directory holding the MNIST test files")
+      ->capture_default_str();
+  predict_cmd->add_option("files", predict_files, "FILE.pgm or IDX_FILE:INDEX, one or more")
+      ->required();
+  app.require_subcommand(0, 1);
 
   try {
     app.parse(argc, argv);
@@ -73,9 +109,11 @@ int main(int argc, char** argv) {
   if (batch < 1) return usage_error("--batch must be >= 1 (got " + std::to_string(batch) + ")");
   if (!std::isfinite(lr) || lr <= 0.0f)
     return usage_error("--lr must be a finite number > 0 (got " + std::to_string(lr) + ")");
-  if (*threads_opt && threads < 1)
+  bool threads_given = threads_opt->count() > 0;
+  for (auto* o : threads_opts) threads_given |= o->count() > 0;
+  if (threads_given && threads < 1)
     return usage_error("--threads must be >= 1 (got " + std::to_string(threads) + ")");
-  if (!*threads_opt) threads = omp_get_max_threads();
+  if (!threads_given) threads = omp_get_max_threads();
   omp_set_num_threads(threads);
 
   const BackendInfo* info = nullptr;
@@ -93,7 +131,63 @@ int main(int argc, char** argv) {
                          "' on this CPU (available: " + avail + ")");
     }
   }
-  if (!*seed_opt)
+  if (eval_cmd->parsed() || predict_cmd->parsed()) {
+    const std::string cmd = eval_cmd->parsed() ? "eval" : "predict";
+    for (const CLI::Option* o : app.get_options()) {
+      const bool shared = o->check_lname("backend") || o->check_lname("isa") ||
+                          o->check_lname("threads") || o->check_lname("data-dir");
+      if (o->count() > 0 && !shared)
+        return usage_error(o->get_name() + " is a training option; " + cmd + " does not take it");
+    }
+    InferOptions io;
+    io.model_path = model_path;
+    io.data_dir = data_dir;
+    io.backend = info;
+    io.backend_opts.threads = threads;
+    io.backend_opts.isa = isa;
+    return eval_cmd->parsed() ? eval_command(io, std::cout, std::cerr)
+                              : predict_command(io, predict_files, std::cout, std::cerr);
+  }
+
+  // --resume: the checkpoint fixes the seed, batch and learning rate; an
+  // explicit different value is an error, never silently ignored.
+  Checkpoint ckpt;
+  if (*resume_opt) {
+    try {
+      ckpt = load_checkpoint(resume_path);
+    } catch (const ModelError& e) {
+      std::cerr << "error: " << e.what() << "\n";
+      return 1;
+    }
+    const TrainState& s = ckpt.state;
+    const std::string from = " differs from the checkpoint's ";
+    if (*seed_opt && seed != s.seed)
+      return usage_error("--seed " + std::to_string(seed) + from + std::to_string(s.seed));
+    if (app.get_option("--batch")->count() && batch != s.batch)
+      return usage_error("--batch " + std::to_string(batch) + from + std::to_string(s.batch));
+    if (app.get_option("--lr")->count() && lr != s.lr)
+      return usage_error("--lr " + std::to_string(lr) + from + std::to_string(s.lr));
+    if (epochs <= s.epochs_done)
+      return usage_error("--epochs " + std::to_string(epochs) + ": " + resume_path + " already holds " +
+                         std::to_string(s.epochs_done) + " epoch(s); --epochs is the total");
+    seed = s.seed;
+    batch = s.batch;
+    lr = s.lr;
+  }
+  if (!save_path.empty() && save_path == checkpoint_path)
+    return usage_error("--save and --checkpoint must name different files");
+  // Before any work, without touching an existing file at either path.
+  for (const std::string* path : {&save_path, &checkpoint_path}) {
+    if (path->empty()) continue;
+    try {
+      check_writable(*path);
+    } catch (const ModelError& e) {
+      std::cerr << "error: " << e.what() << "\n";
+      return 1;
+    }
+  }
+
+  if (!*seed_opt && !*resume_opt)
     seed = static_cast<std::uint64_t>(
         std::chrono::system_clock::now().time_since_epoch().count());
 
@@ -128,13 +222,39 @@ int main(int argc, char** argv) {
     Params params;
     init_params(params, rng);
     TrainConfig cfg;
+    if (*resume_opt) {
+      if (ckpt.state.indices.size() != std::size_t(train_set.n))
+        throw DataError(resume_path + ": the checkpoint was made on a training set of " +
+                        std::to_string(ckpt.state.indices.size()) + " images; " + data_dir +
+                        " holds " + std::to_string(train_set.n));
+      params = ckpt.params;  // the trainer restores the RNG and the index order
+      cfg.resume = &ckpt.state;
+      std::cout << "Resuming from " << resume_path << " after epoch " << ckpt.state.epochs_done
+                << std::endl;
+    }
+    if (!checkpoint_path.empty())
+      cfg.on_epoch_end = [&](const Params& p, const TrainState& s) {
+        save_checkpoint(checkpoint_path, p, s);
+      };
     cfg.epochs = epochs;
     cfg.batch = batch;
     cfg.lr = lr;
     cfg.seed = seed;
+    cfg.progress = isatty(STDOUT_FILENO);
     std::cout << "Training CNN: epochs=" << epochs << " batch=" << batch << " lr=" << lr
               << std::endl;
-    train(*be, params, rng, cfg, train_set, test_set, std::cout, log_path.empty() ? nullptr : &log);
+    Profiler prof;
+    if (profile) be->set_profiler(&prof);
+    TrainResult res =
+        train(*be, params, rng, cfg, train_set, test_set, std::cout, log_path.empty() ? nullptr : &log);
+    if (!save_path.empty()) {
+      save_model(save_path, params);
+      std::cout << "Saved model to " << save_path << std::endl;
+    }
+    if (profile)
+      report_profile(prof,
+                     make_profile_info(*be, batch, int(res.epoch_seconds.size()), res.train_seconds),
+                     std::cout, profile_dir_for_log(log_path));
   } catch (const DataError& e) {
     std::cerr << "error: " << e.what() << "\n";
     return 1;

@@ -3,6 +3,7 @@
 #pragma once
 
 #include <cstdint>
+#include <functional>
 #include <iosfwd>
 #include <stdexcept>
 #include <string>
@@ -15,14 +16,44 @@
 
 namespace cnn {
 
+// One epoch's summary, as printed and logged.
+struct EpochRow {
+  int epoch = 0;
+  float loss = 0;
+  double seconds = 0;
+};
+
+// What a checkpoint holds besides the parameters: everything needed to
+// continue after `epochs_done` epochs and end bit-identical to a run that
+// never stopped (src/model_io.h writes and reads it).
+struct TrainState {
+  int epochs_done = 0;
+  int batch = 0;
+  float lr = 0;
+  std::uint64_t seed = 0;
+  std::uint64_t rng_state = 0;          // after the last epoch's shuffle
+  std::vector<std::uint32_t> indices;   // the order as shuffled in that epoch
+  std::vector<EpochRow> rows;           // every epoch so far
+};
+
 struct TrainConfig {
   int epochs = 3;
   int batch = 32;
   float lr = 0.01f;
   std::uint64_t seed = 1;
   std::string log_path;  // CSV epoch,loss,time; empty = no log
+  // A \r-updated line (batches done, loss so far, images/s) on `out` during
+  // each epoch; the caller turns it on only when stdout is a terminal.
+  bool progress = false;
+  // Continue from this state (the caller loads the parameters) instead of
+  // starting at epoch 1; its rows are printed and logged again first.
+  const TrainState* resume = nullptr;
+  // Called after every epoch (after its log row) with the parameters and the
+  // state a checkpoint needs.
+  std::function<void(const Params&, const TrainState&)> on_epoch_end;
 };
 
+// Covers the epochs run by this call (not those before a resume).
 struct TrainResult {
   std::vector<float> epoch_loss;
   std::vector<double> epoch_seconds;
@@ -37,12 +68,20 @@ class DivergedError : public std::runtime_error {
   using std::runtime_error::runtime_error;
 };
 
-// Pixel byte -> float, exactly byte / 255.0f.
-void gather_batch(const Dataset& d, const std::uint32_t* idx, int B, float* x, std::uint8_t* labels);
+// Pixel byte -> float, exactly byte / 255.0f. With threads > 1 a batch of 16
+// or more is split among that many OpenMP threads in contiguous static
+// parts, as the threaded backends split it, so each part lands in the cache
+// of the thread that reads it next (train() and evaluate() pass the
+// backend's threads()). `next` (next_B indices, may be nullptr): the
+// following batch, whose images are prefetched into the cache meanwhile.
+void gather_batch(const Dataset& d, const std::uint32_t* idx, int B, float* x, std::uint8_t* labels,
+                  int threads = 1, const std::uint32_t* next = nullptr, int next_B = 0);
 
 // Accuracy in percent, 100.0f * correct / N in f32; prediction = first index
-// of the largest logit.
-float evaluate(Backend& be, const Params& p, const Dataset& test, Workspace& ws);
+// of the largest logit. When `confusion` is given, it must hold 10x10 zeros
+// and receives the counts, confusion[true_label * 10 + predicted].
+float evaluate(Backend& be, const Params& p, const Dataset& test, Workspace& ws,
+               int* confusion = nullptr);
 
 // Trains `p` (already initialised from rng) on `train`, prints the baseline's
 // lines to `out`, then evaluates on `test`. The rng continues the stream

@@ -10,27 +10,6 @@
 namespace cnn::test {
 namespace {
 
-// A tiny, valid data set (train 96 images, test 40) in a temp directory.
-void write_tiny_mnist(const TempDir& d) {
-  std::mt19937 g(3);
-  for (auto [split, n] : {std::pair<std::string, int>{"train", 96}, {"t10k", 40}}) {
-    std::vector<std::uint8_t> img;
-    put_be32(img, 0x803);
-    put_be32(img, n);
-    put_be32(img, 28);
-    put_be32(img, 28);
-    std::vector<std::uint8_t> lab(n);
-    for (int i = 0; i < n; ++i) {
-      lab[i] = std::uint8_t(g() % 10);
-      // A bright bar whose position encodes the label, over noise.
-      for (int p = 0; p < 784; ++p)
-        img.push_back(std::uint8_t((p / 28 == 2 + 2 * lab[i]) ? 250 : g() % 40));
-    }
-    write_file(d.file(split + "-images-idx3-ubyte"), img);
-    write_file(d.file(split + "-labels-idx1-ubyte"), idx_labels(n, lab));
-  }
-}
-
 void expect_usage_error(const std::string& args, const std::string& what) {
   TempDir d;  // no data: the check must come before any loading
   RunResult r = run_cli(args + " --data-dir " + d.str() + " --log " + d.file("log.txt"));

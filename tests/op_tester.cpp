@@ -117,7 +117,10 @@ CheckResult check_conv_fwd(Backend& be, const OpCase& c, InputKind kind, Gen& g)
   be.conv_fwd(B, x.data(), w.data(), b.data(), act.data());
   Vec ref = ref::conv_fwd(B, to_d(x), to_d(w), to_d(b));
   Vec mag = ref::conv_pre(B, abs_d(x), abs_d(w), abs_d(b));
-  compare(r, "act", c, act.data(), ref, exact ? nullptr : &mag, dot_rtol(9), kAtol, 0.3);
+  // With only 8 random filters the ReLU share varies a lot from seed to
+  // seed (a filter with mostly negative weights is mostly zero): 15% is the
+  // floor below which the comparison would prove little.
+  compare(r, "act", c, act.data(), ref, exact ? nullptr : &mag, dot_rtol(9), kAtol, 0.15);
   return r;
 }
 

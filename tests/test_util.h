@@ -82,14 +82,36 @@ inline std::vector<std::uint8_t> read_file(const std::string& path) {
   return std::vector<std::uint8_t>((std::istreambuf_iterator<char>(f)), std::istreambuf_iterator<char>());
 }
 
+// A tiny, valid data set (train 96 images, test 40) in a temp directory.
+inline void write_tiny_mnist(const TempDir& d) {
+  std::mt19937 g(3);
+  for (auto [split, n] : {std::pair<std::string, int>{"train", 96}, {"t10k", 40}}) {
+    std::vector<std::uint8_t> img;
+    put_be32(img, 0x803);
+    put_be32(img, n);
+    put_be32(img, 28);
+    put_be32(img, 28);
+    std::vector<std::uint8_t> lab(n);
+    for (int i = 0; i < n; ++i) {
+      lab[i] = std::uint8_t(g() % 10);
+      // A bright bar whose position encodes the label, over noise.
+      for (int p = 0; p < 784; ++p)
+        img.push_back(std::uint8_t((p / 28 == 2 + 2 * lab[i]) ? 250 : g() % 40));
+    }
+    write_file(d.file(split + "-images-idx3-ubyte"), img);
+    write_file(d.file(split + "-labels-idx1-ubyte"), idx_labels(n, lab));
+  }
+}
+
 struct RunResult {
   int status = -1;
   std::string output;  // stdout and stderr together
 };
 
-// Runs the built mnist_cnn with `args` (shell words), capturing all output.
-inline RunResult run_cli(const std::string& args) {
-  std::string cmd = std::string(CNN_BINARY_DIR) + "/mnist_cnn " + args + " 2>&1";
+// Runs a built program of this project (mnist_cnn, validate) with `args`
+// (shell words), capturing all output.
+inline RunResult run_tool(const std::string& tool, const std::string& args) {
+  std::string cmd = std::string(CNN_BINARY_DIR) + "/" + tool + " " + args + " 2>&1";
   RunResult r;
   FILE* p = popen(cmd.c_str(), "r");
   if (!p) return r;
@@ -100,5 +122,7 @@ inline RunResult run_cli(const std::string& args) {
   r.status = WIFEXITED(st) ? WEXITSTATUS(st) : 128 + WTERMSIG(st);
   return r;
 }
+
+inline RunResult run_cli(const std::string& args) { return run_tool("mnist_cnn", args); }
 
 }  // namespace cnn::test

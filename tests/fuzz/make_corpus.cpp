@@ -1,7 +1,14 @@
 // Writes the seed corpora for the fuzz targets into the directories given on
 // the command line: small valid and slightly broken IDX files, raw and gzip.
-// Usage: make_corpus TARGET DIR   (TARGET: idx)
+// Usage: make_corpus TARGET DIR   (TARGET: idx or model)
 #include <zlib.h>
+
+#include <fstream>
+#include <iterator>
+#include <numeric>
+
+#include "src/model.h"
+#include "src/model_io.h"
 
 #include <cstdint>
 #include <cstdio>
@@ -45,6 +52,46 @@ std::vector<std::uint8_t> labels(std::uint32_t hdr, std::uint32_t n, std::uint8_
   return v;
 }
 
+std::vector<std::uint8_t> slurp(const std::string& path) {
+  std::ifstream f(path, std::ios::binary);
+  return std::vector<std::uint8_t>((std::istreambuf_iterator<char>(f)), std::istreambuf_iterator<char>());
+}
+
+// fuzz_model inputs are one flag byte (odd: fix the CRC up) then the file.
+void put_flagged(const std::string& path, std::uint8_t flag, std::vector<std::uint8_t> file) {
+  file.insert(file.begin(), flag);
+  put(path, file, false);
+}
+
+int model_corpus(const std::string& d) {
+  cnn::Rng rng(1);
+  cnn::Params p;
+  cnn::init_params(p, rng);
+  const std::string m = d + "/model.bin", c = d + "/ckpt.bin";
+  cnn::save_model(m, p);
+  cnn::TrainState s;
+  s.epochs_done = 1;
+  s.batch = 32;
+  s.lr = 0.01f;
+  s.seed = 1;
+  s.rng_state = rng.state();
+  s.indices.resize(16);
+  std::iota(s.indices.begin(), s.indices.end(), 0u);
+  s.rows.push_back({1, 0.5f, 1.0});
+  cnn::save_checkpoint(c, p, s);
+  auto mb = slurp(m), cb = slurp(c);
+  std::remove(m.c_str());
+  std::remove(c.c_str());
+  put_flagged(d + "/model_ok", 0, mb);
+  put_flagged(d + "/model_fixcrc", 1, mb);
+  put_flagged(d + "/ckpt_ok", 0, cb);
+  put_flagged(d + "/ckpt_fixcrc", 1, cb);
+  auto cut = cb;
+  cut.resize(cut.size() / 2);
+  put_flagged(d + "/ckpt_truncated", 1, cut);
+  return 0;
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -53,6 +100,7 @@ int main(int argc, char** argv) {
     return 2;
   }
   const std::string target = argv[1], d = argv[2];
+  if (target == "model") return model_corpus(d);
   if (target != "idx") {
     std::fprintf(stderr, "make_corpus: unknown target '%s'\n", target.c_str());
     return 2;
