@@ -5,6 +5,8 @@
 #include <unistd.h>
 
 #include <CLI/CLI.hpp>
+#include <csignal>
+#include <signal.h>
 #include <chrono>
 #include <cmath>
 #include <filesystem>
@@ -21,6 +23,9 @@
 #include "src/version.h"
 
 namespace {
+
+volatile std::sig_atomic_t g_stop = 0;
+extern "C" void on_sigint(int) { g_stop = 1; }
 
 int usage_error(const std::string& msg) {
   std::cerr << "error: " << msg << "\n";
@@ -245,6 +250,14 @@ int main(int argc, char** argv) {
               << std::endl;
     Profiler prof;
     if (profile) be->set_profiler(&prof);
+    // SIGINT stops at the end of the current batch (the handler only sets a
+    // flag); a second SIGINT gets the default action and ends the process.
+    struct sigaction sa {};
+    sa.sa_handler = on_sigint;
+    sa.sa_flags = SA_RESETHAND;
+    sigemptyset(&sa.sa_mask);
+    sigaction(SIGINT, &sa, nullptr);
+    cfg.stop = &g_stop;
     TrainResult res =
         train(*be, params, rng, cfg, train_set, test_set, std::cout, log_path.empty() ? nullptr : &log);
     if (!save_path.empty()) {
@@ -255,6 +268,7 @@ int main(int argc, char** argv) {
       report_profile(prof,
                      make_profile_info(*be, batch, int(res.epoch_seconds.size()), res.train_seconds),
                      std::cout, profile_dir_for_log(log_path));
+    if (res.interrupted) return 130;
   } catch (const DataError& e) {
     std::cerr << "error: " << e.what() << "\n";
     return 1;

@@ -200,6 +200,15 @@ TrainResult train(Backend& be, Params& p, Rng& rng, const TrainConfig& cfg, cons
       be.update(cfg.lr, p, grads);
       total += batch_loss;
       progress.update(epoch, cfg.epochs, start / bs + 1, batches, start + B, total);
+      if (cfg.stop && *cfg.stop) {
+        progress.erase();
+        res.interrupted = true;
+        res.stopped_epoch = epoch;
+        res.stopped_batch = start / bs + 1;
+        out << "Interrupted: stopped after batch " << res.stopped_batch << " of epoch " << epoch
+            << std::endl;
+        return res;
+      }
     }
     double secs = now() - t0;
     progress.erase();

@@ -2,6 +2,7 @@
 // forward, loss, backward, SGD update, through the Backend interface only.
 #pragma once
 
+#include <csignal>
 #include <cstdint>
 #include <functional>
 #include <iosfwd>
@@ -51,6 +52,9 @@ struct TrainConfig {
   // Called after every epoch (after its log row) with the parameters and the
   // state a checkpoint needs.
   std::function<void(const Params&, const TrainState&)> on_epoch_end;
+  // Polled after every batch; when it reads true the run stops there (the
+  // SIGINT handler sets it). The epochs completed are already logged.
+  const volatile std::sig_atomic_t* stop = nullptr;
 };
 
 // Covers the epochs run by this call (not those before a resume).
@@ -60,6 +64,9 @@ struct TrainResult {
   double train_seconds = 0;  // sum of epoch times
   float accuracy = 0;        // percent, on the test set
   double test_seconds = 0;
+  // Stopped by cfg.stop: at this epoch and batch (1-based), no evaluation.
+  bool interrupted = false;
+  int stopped_epoch = 0, stopped_batch = 0;
 };
 
 // Loss became NaN or infinite.

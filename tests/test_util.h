@@ -83,9 +83,9 @@ inline std::vector<std::uint8_t> read_file(const std::string& path) {
 }
 
 // A tiny, valid data set (train 96 images, test 40) in a temp directory.
-inline void write_tiny_mnist(const TempDir& d) {
+inline void write_tiny_mnist(const TempDir& d, int n_train = 96, int n_test = 40) {
   std::mt19937 g(3);
-  for (auto [split, n] : {std::pair<std::string, int>{"train", 96}, {"t10k", 40}}) {
+  for (auto [split, n] : {std::pair<std::string, int>{"train", n_train}, {"t10k", n_test}}) {
     std::vector<std::uint8_t> img;
     put_be32(img, 0x803);
     put_be32(img, n);
