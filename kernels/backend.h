@@ -109,6 +109,10 @@ class Backend {
   // Reads ws.logits, ws.labels; writes ws.probs, ws.dlogits; returns batch loss.
   virtual float loss_grad(int B, float scale, Workspace& ws);
   // Uses the parameters before the update; overwrites every gradient in g.
+  // Contract: called right after forward_train (and loss_grad) on the same
+  // batch, parameters and workspace. Fused backends keep state from that
+  // forward pass (patch matrices, compact winners) and may reject any other
+  // order with std::logic_error.
   virtual void backward(int B, const Params& p, Workspace& ws, Params& g);
   // p -= lr * g for every parameter tensor.
   virtual void update(float lr, Params& p, const Params& g);
