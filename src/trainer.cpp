@@ -50,6 +50,18 @@ void prefetch_image(const Dataset& d, std::uint32_t i) {
   __builtin_prefetch(d.labels.data() + i);
 }
 
+// One epoch's console line and CSV row (flushed, so a stop keeps it).
+void report_epoch(const EpochRow& r, const char* note, std::ostream& out, std::ostream* log) {
+  char line[160];
+  std::snprintf(line, sizeof line, "Epoch %d | loss=%.6f | time=%.3fs%s", r.epoch, double(r.loss),
+                r.seconds, note);
+  out << line << std::endl;
+  if (log) {
+    std::snprintf(line, sizeof line, "%d,%.6f,%.3f", r.epoch, double(r.loss), r.seconds);
+    *log << line << "\n" << std::flush;
+  }
+}
+
 double now() {
   return std::chrono::duration<double>(std::chrono::steady_clock::now().time_since_epoch()).count();
 }
@@ -157,16 +169,7 @@ TrainResult train(Backend& be, Params& p, Rng& rng, const TrainConfig& cfg, cons
   }
 
   if (log) *log << "epoch,loss,time\n" << std::flush;
-  for (const EpochRow& r : st.rows) {
-    char line[160];
-    std::snprintf(line, sizeof line, "Epoch %d | loss=%.6f | time=%.3fs (from the checkpoint)",
-                  r.epoch, double(r.loss), r.seconds);
-    out << line << std::endl;
-    if (log) {
-      std::snprintf(line, sizeof line, "%d,%.6f,%.3f", r.epoch, double(r.loss), r.seconds);
-      *log << line << "\n" << std::flush;
-    }
-  }
+  for (const EpochRow& r : st.rows) report_epoch(r, " (from the checkpoint)", out, log);
   ProgressLine progress(out, cfg.progress);
   const int batches = (N + bs - 1) / bs;
   for (int epoch = first_epoch; epoch <= cfg.epochs; ++epoch) {
@@ -216,14 +219,8 @@ TrainResult train(Backend& be, Params& p, Rng& rng, const TrainConfig& cfg, cons
     res.epoch_loss.push_back(loss);
     res.epoch_seconds.push_back(secs);
     res.train_seconds += secs;
-    char line[128];
-    std::snprintf(line, sizeof line, "Epoch %d | loss=%.6f | time=%.3fs", epoch, double(loss), secs);
-    out << line << std::endl;
-    if (log) {
-      std::snprintf(line, sizeof line, "%d,%.6f,%.3f", epoch, double(loss), secs);
-      *log << line << "\n" << std::flush;
-    }
     st.rows.push_back({epoch, loss, secs});
+    report_epoch(st.rows.back(), "", out, log);
     st.epochs_done = epoch;
     st.rng_state = rng.state();
     if (cfg.on_epoch_end) cfg.on_epoch_end(p, st);
