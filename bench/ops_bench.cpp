@@ -51,8 +51,8 @@ double fc_bwd_bytes(int B) {
 }
 double pool_bwd_bytes(int B) { return B * (kFeatures * (F + 1) + 2 * kActSize * F); }
 double conv_bwd_bytes(int B) { return B * (kImgPixels + kActSize) * F + (kConvWSize + kConvC) * F; }
-// Read p and g, write p, for all 15,770 parameters.
-double sgd_bytes(int) { return 3 * 15770 * F; }
+// Read p and g, write p, for every parameter.
+double sgd_bytes(int) { return 3.0 * kParamCount * F; }
 
 double fwd_flops(int B) { return flops::conv_fwd(B) + flops::pool_fwd(B) + flops::fc_fwd(B); }
 double fwd_bytes(int B) { return conv_fwd_bytes(B) + pool_fwd_bytes(B) + fc_fwd_bytes(B); }

@@ -31,23 +31,14 @@
 #include <string>
 
 #include "kernels/buffer.h"
+#include "kernels/shapes.h"
 
 namespace cnn {
-
-constexpr int kImgH = 28, kImgW = 28, kImgPixels = kImgH * kImgW;  // 784
-constexpr int kConvC = 8, kKernel = 3, kKernelSize = kKernel * kKernel;
-constexpr int kActSize = kConvC * kImgPixels;                         // 6272
-constexpr int kPoolH = 14, kPoolW = 14, kPoolPixels = kPoolH * kPoolW;  // 196
-constexpr int kFeatures = kConvC * kPoolPixels;                       // 1568
-constexpr int kClasses = 10;
-constexpr int kConvWSize = kConvC * kKernelSize;   // 72
-constexpr int kFcWSize = kFeatures * kClasses;     // 15680
 
 // Parameters or gradients: owning, 64-byte aligned.
 struct Params {
   Buffer<float> conv_w{kConvWSize}, conv_b{kConvC}, fc_w{kFcWSize}, fc_b{kClasses};
   void zero();
-  std::size_t count() const { return kConvWSize + kConvC + kFcWSize + kClasses; }
 };
 
 // Per-batch activations and their gradients, allocated once for the largest
@@ -57,6 +48,13 @@ struct Workspace {
   int max_batch;
   Buffer<float> x, act, pooled, logits, probs, dlogits, dpooled, dact;
   Buffer<std::uint8_t> winner, labels;
+};
+
+// How a backend is made (registry.h's factories take it).
+struct BackendOptions {
+  int threads = 1;   // worker threads for threaded backends
+  std::string isa;   // requested ISA path; empty = best the CPU supports
+  bool ftz = true;   // flush-to-zero/denormals-are-zero in optimised backends (not naive)
 };
 
 class Profiler;  // kernels/profiler.h

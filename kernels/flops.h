@@ -4,6 +4,8 @@
 // convention used for the whole-run figure of 57.6 GFLOP for 3 epochs).
 #pragma once
 
+#include "kernels/shapes.h"
+
 namespace cnn::flops {
 
 // act = ReLU(conv(x) + b): 8*784 outputs x 9 taps x 2, + bias + ReLU.
@@ -21,7 +23,7 @@ constexpr double pool_bwd(int B) { return double(B) * 6272; }
 // dW += dact * x over 9 taps (2 each) plus db.
 constexpr double conv_bwd(int B) { return double(B) * 8 * 784 * (9 * 2 + 1); }
 // p -= lr * g over all 15,770 parameters.
-constexpr double sgd_update() { return 15770.0 * 2; }
+constexpr double sgd_update() { return double(kParamCount) * 2; }
 
 // Fused operations (kernels/simd): what they compute, counted as above.
 // conv + bias + ReLU + 2x2 max-pool in one pass.

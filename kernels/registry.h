@@ -13,12 +13,6 @@
 
 namespace cnn {
 
-struct BackendOptions {
-  int threads = 1;   // worker threads for threaded backends
-  std::string isa;   // requested ISA path; empty = best the CPU supports
-  bool ftz = true;   // flush-to-zero/denormals-are-zero in optimised backends (not naive)
-};
-
 struct BackendInfo {
   std::string name;
   std::string description;

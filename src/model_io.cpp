@@ -26,7 +26,6 @@ constexpr std::size_t kCrcBytes = 4;
 constexpr int kShapeCount = 7;
 // What this program is: img_h, img_w, conv_c, kernel, pool, features, classes.
 constexpr std::uint32_t kShape[kShapeCount] = {kImgH, kImgW, kConvC, kKernel, 2, kFeatures, kClasses};
-constexpr std::size_t kParamCount = kConvWSize + kConvC + kFcWSize + kClasses;  // 15770
 constexpr std::size_t kModelPayload = kShapeCount * 4 + kParamCount * 4;
 
 enum class Kind { Model, Checkpoint };

@@ -51,7 +51,7 @@
 
 namespace cnn {
 
-constexpr int kPadW = kImgW + 2, kPadPixels = kPadW * kPadW;  // 30, 900
+constexpr int kPadW = kPadSide;  // 30
 // Floats between padded frames: 900 rounded up to whole cache lines (3648
 // bytes), so threads padding different samples never write the same line.
 constexpr int kPadStride = (kPadPixels + 15) / 16 * 16;  // 912
