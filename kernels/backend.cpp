@@ -2,10 +2,6 @@
 // the profiler under its own name. Backends that fuse override these.
 #include "kernels/backend.h"
 
-#include <omp.h>
-
-#include <thread>
-
 #include "kernels/flops.h"
 #include "kernels/profiler.h"
 
@@ -30,32 +26,6 @@ Workspace::Workspace(int mb)
       dact(std::size_t(mb) * kActSize),
       winner(std::size_t(mb) * kFeatures),
       labels(std::size_t(mb)) {}
-
-bool Profiler::misplaced_call() {
-  if (!omp_in_parallel() && std::this_thread::get_id() == owner_) return false;
-  misplaced_.fetch_add(1, std::memory_order_relaxed);
-  return true;
-}
-
-void Profiler::enter() {
-  if (!misplaced_call()) ++depth_;
-}
-
-void Profiler::add(const char* op, double seconds, double flops, OpKind kind) {
-  // A misplaced report was already counted by the matching enter().
-  if (omp_in_parallel() || std::this_thread::get_id() != owner_) return;
-  const bool nested = --depth_ > 0;
-  for (auto& e : entries_) {
-    if (e.op == op) {
-      e.calls++;
-      e.seconds += seconds;
-      e.flops += flops;
-      e.nested = e.nested || nested;
-      return;
-    }
-  }
-  entries_.push_back({op, kind, nested, 1, seconds, flops});
-}
 
 void Backend::forward_train(int B, const Params& p, Workspace& ws) {
   {
