@@ -1,6 +1,7 @@
-// End to end on the real MNIST files, seed 1, against BASELINE.md: the naive
-// backend must reproduce the reference program's figures exactly; every
-// other registered backend must land within 1% of each epoch loss and 0.5
+// End to end on the real MNIST files against the figures of
+// docs/reference.md ("Reference figures"): the naive backend must reproduce
+// the reference program's seed-1 and seed-42 figures exactly; every other
+// registered backend must land within 1% of each seed-1 epoch loss and 0.5
 // points of the accuracy. When data/ lacks the files the test fetches them
 // with tools/fetch_mnist.sh, or is reported as skipped with the reason.
 #include <gtest/gtest.h>

@@ -1,4 +1,5 @@
-// The RNG, initialisation and shuffle against BASELINE.md's seed-1 figures.
+// The RNG, initialisation and shuffle against docs/reference.md ("Random
+// numbers", "Initialisation") and its seed-1 figures ("Reference figures").
 #include <gtest/gtest.h>
 
 #include <numeric>
