@@ -7,9 +7,8 @@
 #include <algorithm>
 #include <stdexcept>
 
-#if defined(__x86_64__) || defined(__i386__)
+#if CNN_X86
 #include <xmmintrin.h>
-#define CNN_PAR_X86 1
 #endif
 
 namespace cnn::par {
@@ -58,7 +57,7 @@ void ChunkSlots::reduce(int k, float* out, int threads) const {
   }
 }
 
-#ifdef CNN_PAR_X86
+#if CNN_X86
 namespace {
 constexpr unsigned kFtzDaz = 0x8040;  // MXCSR bit 15 (FTZ) | bit 6 (DAZ)
 }
