@@ -20,7 +20,7 @@
 
 #include <cstdint>
 
-#include "kernels/im2col/gemm_kernel.h"
+#include "kernels/im2col/gemm_epilogue.h"
 
 namespace cnn::gemm {
 
@@ -34,20 +34,8 @@ inline __m256i lane_mask(int valid) {
   return _mm256_loadu_si256(reinterpret_cast<const __m256i*>(tbl + 8 - valid));
 }
 
-// The epilogue's fields, copied into locals once per tile: through the
-// const reference the compiler would reload them after every store to C
-// (a float store may alias them).
-struct Ep {
-  float alpha, beta;
-  bool first, relu;
-  const float *rb, *cb;
-  explicit Ep(const Epilogue& e)
-      : alpha(e.alpha), beta(e.beta), first(e.first), relu(e.relu), rb(e.row_bias),
-        cb(e.col_bias) {}
-};
-
 // One accumulator vector through the epilogue into c[0..valid).
-inline void finish(float* c, __m256 acc, int valid, const Ep& ep, int r, int col) {
+inline void finish(float* c, __m256 acc, int valid, const TileEpilogue& ep, int r, int col) {
   __m256 x = ep.alpha == 1.0f ? acc : _mm256_mul_ps(_mm256_set1_ps(ep.alpha), acc);
   if (valid >= 8) {
     if (ep.first) {
@@ -98,7 +86,7 @@ void ukr_4xnv(int kc, const float* A, const float* B, long ldb, float* C, long l
     B += ldb;
   }
 
-  const Ep ep(epilogue);
+  const TileEpilogue ep(epilogue);
 #pragma GCC unroll 4
   for (int r = 0; r < MR; ++r) {
     if (r >= m) break;
@@ -138,8 +126,8 @@ void dot_avx2(int K, const float* A, long lda, const float* B, long ldb, float* 
               int n, const Epilogue& ep) {
   const float* a[DM];
   const float* b[DN];
-  for (int i = 0; i < DM; ++i) a[i] = A + (i < m ? i : m - 1) * lda;
-  for (int j = 0; j < DN; ++j) b[j] = B + (j < n ? j : n - 1) * ldb;
+  dot_rows(A, lda, m, a);
+  dot_rows(B, ldb, n, b);
   __m256 acc[DM][DN];
 #pragma GCC unroll 2
   for (int i = 0; i < DM; ++i)
@@ -162,21 +150,7 @@ void dot_avx2(int K, const float* A, long lda, const float* B, long ldb, float* 
     const __m256i mk = lane_mask(K - k);
     step([mk](const float* p) { return _mm256_maskload_ps(p, mk); });
   }
-#pragma GCC unroll 2
-  for (int i = 0; i < DM; ++i) {
-    if (i >= m) break;
-#pragma GCC unroll 5
-    for (int j = 0; j < DN; ++j) {
-      if (j >= n) break;
-      float* c = C + i * ldc + j;
-      float x = ep.alpha * hsum(acc[i][j]);
-      if (ep.beta != 0.0f) x += ep.beta * *c;
-      if (ep.row_bias) x += ep.row_bias[i];
-      if (ep.col_bias) x += ep.col_bias[j];
-      if (ep.relu) x = x > 0.0f ? x : 0.0f;
-      *c = x;
-    }
-  }
+  dot_store<DM, DN>(ep, C, ldc, m, n, [&](int i, int j) { return hsum(acc[i][j]); });
 }
 
 }  // namespace

@@ -18,7 +18,7 @@
 // AVX-512 with OS support for the ZMM state.
 #include <immintrin.h>
 
-#include "kernels/im2col/gemm_kernel.h"
+#include "kernels/im2col/gemm_epilogue.h"
 
 namespace cnn::gemm {
 
@@ -26,20 +26,8 @@ namespace {
 
 constexpr int MR = 8, NR = 32;
 
-// The epilogue's fields, copied into locals once per tile: through the
-// const reference the compiler would reload them after every store to C
-// (a float store may alias them).
-struct Ep {
-  float alpha, beta;
-  bool first, relu;
-  const float *rb, *cb;
-  explicit Ep(const Epilogue& e)
-      : alpha(e.alpha), beta(e.beta), first(e.first), relu(e.relu), rb(e.row_bias),
-        cb(e.col_bias) {}
-};
-
 // One accumulator vector through the epilogue into c[0..valid).
-inline void finish(float* c, __m512 acc, int valid, const Ep& ep, int r, int col) {
+inline void finish(float* c, __m512 acc, int valid, const TileEpilogue& ep, int r, int col) {
   const __mmask16 mk = valid >= 16 ? __mmask16(0xffff) : __mmask16((1u << valid) - 1u);
   __m512 x = ep.alpha == 1.0f ? acc : _mm512_mul_ps(_mm512_set1_ps(ep.alpha), acc);
   if (ep.first) {
@@ -80,7 +68,7 @@ void ukr_8xnv(int kc, const float* A, const float* B, long ldb, float* C, long l
     B += ldb;
   }
 
-  const Ep ep(epilogue);
+  const TileEpilogue ep(epilogue);
 #pragma GCC unroll 8
   for (int r = 0; r < MR; ++r) {
     if (r >= m) break;
@@ -122,8 +110,8 @@ void dot_avx512(int K, const float* A, long lda, const float* B, long ldb, float
                 int m, int n, const Epilogue& ep) {
   const float* a[DM];
   const float* b[DN];
-  for (int i = 0; i < DM; ++i) a[i] = A + (i < m ? i : m - 1) * lda;
-  for (int j = 0; j < DN; ++j) b[j] = B + (j < n ? j : n - 1) * ldb;
+  dot_rows(A, lda, m, a);
+  dot_rows(B, ldb, n, b);
   __m512 acc[DM][DN];
 #pragma GCC unroll 4
   for (int i = 0; i < DM; ++i)
@@ -143,21 +131,7 @@ void dot_avx512(int K, const float* A, long lda, const float* B, long ldb, float
   };
   for (; k + 16 <= K; k += 16) step(__mmask16(0xffff));
   if (k < K) step(__mmask16((1u << (K - k)) - 1u));
-#pragma GCC unroll 4
-  for (int i = 0; i < DM; ++i) {
-    if (i >= m) break;
-#pragma GCC unroll 5
-    for (int j = 0; j < DN; ++j) {
-      if (j >= n) break;
-      float* c = C + i * ldc + j;
-      float x = ep.alpha * hsum(acc[i][j]);
-      if (ep.beta != 0.0f) x += ep.beta * *c;
-      if (ep.row_bias) x += ep.row_bias[i];
-      if (ep.col_bias) x += ep.col_bias[j];
-      if (ep.relu) x = x > 0.0f ? x : 0.0f;
-      *c = x;
-    }
-  }
+  dot_store<DM, DN>(ep, C, ldc, m, n, [&](int i, int j) { return hsum(acc[i][j]); });
 }
 
 }  // namespace

@@ -6,7 +6,7 @@
 // epilogue as vectors, a partial one element by element.
 #include <cstring>
 
-#include "kernels/im2col/gemm_kernel.h"
+#include "kernels/im2col/gemm_epilogue.h"
 
 namespace cnn::gemm {
 
@@ -24,7 +24,7 @@ inline v4 load4(const float* p) {
 inline void store4(float* p, v4 v) { std::memcpy(p, &v, sizeof v); }
 
 void ukr_portable(int kc, const float* A, const float* B, long ldb, float* C, long ldc, int m,
-                  int n, const Epilogue& ep) {
+                  int n, const Epilogue& epilogue) {
   v4 acc[MR][2] = {};
   for (int k = 0; k < kc; ++k) {
     const v4 b0 = load4(B), b1 = load4(B + 4);
@@ -36,22 +36,20 @@ void ukr_portable(int kc, const float* A, const float* B, long ldb, float* C, lo
     A += MR;
     B += ldb;
   }
-  const float alpha = ep.alpha, beta = ep.beta;
-  const bool first = ep.first, relu = ep.relu;
-  const float *rb = ep.row_bias, *cb = ep.col_bias;
+  const TileEpilogue ep(epilogue);
   if (m == MR && n == NR) {
     for (int r = 0; r < MR; ++r) {
       for (int h = 0; h < 2; ++h) {
         float* c = C + r * ldc + 4 * h;
-        v4 x = acc[r][h] * alpha;
-        if (first) {
-          if (beta != 0.0f) x += beta * load4(c);
-          if (rb) x += rb[r];
-          if (cb) x += load4(cb + 4 * h);
+        v4 x = acc[r][h] * ep.alpha;
+        if (ep.first) {
+          if (ep.beta != 0.0f) x += ep.beta * load4(c);
+          if (ep.rb) x += ep.rb[r];
+          if (ep.cb) x += load4(ep.cb + 4 * h);
         } else {
           x = load4(c) + x;
         }
-        if (relu) x = (v4)((v4i)x & (x > 0.0f));  // x > 0 ? x : 0 (NaN -> 0)
+        if (ep.relu) x = (v4)((v4i)x & (x > 0.0f));  // x > 0 ? x : 0 (NaN -> 0)
         store4(c, x);
       }
     }
@@ -59,21 +57,8 @@ void ukr_portable(int kc, const float* A, const float* B, long ldb, float* C, lo
   }
   float t[MR][NR];
   std::memcpy(t, acc, sizeof t);
-  for (int r = 0; r < m; ++r) {
-    float* c = C + r * ldc;
-    for (int j = 0; j < n; ++j) {
-      float x = alpha * t[r][j];
-      if (first) {
-        if (beta != 0.0f) x += beta * c[j];
-        if (rb) x += rb[r];
-        if (cb) x += cb[j];
-      } else {
-        x = c[j] + x;
-      }
-      if (relu) x = x > 0.0f ? x : 0.0f;
-      c[j] = x;
-    }
-  }
+  for (int r = 0; r < m; ++r)
+    for (int j = 0; j < n; ++j) C[r * ldc + j] = ep.apply(t[r][j], C + r * ldc + j, r, j);
 }
 
 // Inner-product kernel: a 2x2 tile of dot products, each kept as 8 partial
@@ -85,8 +70,8 @@ void dot_portable(int K, const float* A, long lda, const float* B, long ldb, flo
                   int m, int n, const Epilogue& ep) {
   const float* a[DM];
   const float* b[DN];
-  for (int i = 0; i < DM; ++i) a[i] = A + (i < m ? i : m - 1) * lda;
-  for (int j = 0; j < DN; ++j) b[j] = B + (j < n ? j : n - 1) * ldb;
+  dot_rows(A, lda, m, a);
+  dot_rows(B, ldb, n, b);
   v4 acc[DM][DN][2] = {};
   int k = 0;
   for (; k + L <= K; k += L) {
@@ -105,18 +90,10 @@ void dot_portable(int K, const float* A, long lda, const float* B, long ldb, flo
   for (int l = 0; k < K; ++k, ++l)
     for (int i = 0; i < DM; ++i)
       for (int j = 0; j < DN; ++j) part[i][j][l] += a[i][k] * b[j][k];
-  for (int i = 0; i < m; ++i) {
-    for (int j = 0; j < n; ++j) {
-      const float* s = part[i][j];
-      float* c = C + i * ldc + j;
-      float x = ep.alpha * (((s[0] + s[4]) + (s[1] + s[5])) + ((s[2] + s[6]) + (s[3] + s[7])));
-      if (ep.beta != 0.0f) x += ep.beta * *c;
-      if (ep.row_bias) x += ep.row_bias[i];
-      if (ep.col_bias) x += ep.col_bias[j];
-      if (ep.relu) x = x > 0.0f ? x : 0.0f;
-      *c = x;
-    }
-  }
+  dot_store<DM, DN>(ep, C, ldc, m, n, [&](int i, int j) {
+    const float* s = part[i][j];
+    return ((s[0] + s[4]) + (s[1] + s[5])) + ((s[2] + s[6]) + (s[3] + s[7]));
+  });
 }
 
 }  // namespace
