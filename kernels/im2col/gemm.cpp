@@ -25,7 +25,9 @@
 #include "kernels/im2col/gemm.h"
 
 #include <omp.h>
+#if CNN_X86
 #include <xmmintrin.h>
+#endif
 
 #include <algorithm>
 #include <stdexcept>
@@ -43,14 +45,48 @@ namespace {
 constexpr double kParallelMinFlops = 1 << 19;
 
 const GemmKernel& kernel_for(const std::string& isa) {
+#if CNN_X86
   if (isa == "avx512") return gemm_kernel_avx512();
   if (isa == "avx2") return gemm_kernel_avx2();
-  return gemm_kernel_portable();
+#endif
+  if (isa == "portable") return gemm_kernel_portable();
+  throw std::invalid_argument("gemm: no micro-kernel for the ISA path '" + isa + "' in this build");
 }
 
-// The longest K block of any kernel, and a zero row that long for padding.
+inline int ceil_div(int a, int b) { return (a + b - 1) / b; }
+
+// The longest K block of any kernel (the transposing pack's zero row).
 constexpr int kMaxKc = 256;
+
+#if CNN_X86
 alignas(64) const float kZeros[kMaxKc] = {};
+
+// pack_panel's transpose, for panel rows i contiguous over k in the source
+// (sp == 1, kc <= kMaxKc): 4x4 blocks with SSE (baseline x86-64): 4 row
+// loads, 4 shuffles into columns, 4 stores of 4 consecutive i at stride R.
+// Rows past iv (up to the padded width ip, a multiple of 4) read a zero row
+// instead.
+template <int R>
+void pack_panel_transpose(const float* src, long si, int iv, int ip, int kc, float* dst) {
+  for (int i = 0; i < ip; i += 4) {
+    const float* s[4];
+    for (int q = 0; q < 4; ++q) s[q] = i + q < iv ? src + (i + q) * si : kZeros;
+    float* d = dst + i;
+    int k = 0;
+    for (; k + 4 <= kc; k += 4) {
+      __m128 r0 = _mm_loadu_ps(s[0] + k), r1 = _mm_loadu_ps(s[1] + k);
+      __m128 r2 = _mm_loadu_ps(s[2] + k), r3 = _mm_loadu_ps(s[3] + k);
+      _MM_TRANSPOSE4_PS(r0, r1, r2, r3);
+      _mm_storeu_ps(d + (k + 0) * R, r0);
+      _mm_storeu_ps(d + (k + 1) * R, r1);
+      _mm_storeu_ps(d + (k + 2) * R, r2);
+      _mm_storeu_ps(d + (k + 3) * R, r3);
+    }
+    for (; k < kc; ++k)
+      for (int q = 0; q < 4; ++q) d[k * R + q] = s[q][k];
+  }
+}
+#endif
 
 // Packs an R-wide micro-panel: dst (kc, R), dst[k*R + i] = src[i*si + k*sp]
 // for i < iv, zero for iv <= i < ip (the padded width, <= R); columns past
@@ -73,34 +109,12 @@ void pack_panel(const float* src, long si, long sp, int iv, int ip, int kc, floa
     }
     return;
   }
-  int i = 0;
-  if (sp == 1 && kc <= kMaxKc) {
-    // Each panel row i is contiguous over k in the source: a transpose.
-    // 4x4 blocks with SSE (baseline x86-64): 4 row loads, 4 shuffles into
-    // columns, 4 stores of 4 consecutive i at stride R. Rows past iv (up to
-    // the padded width ip, a multiple of 4) read a zero row instead.
-    for (; i < ip; i += 4) {
-      const float* s[4];
-      for (int q = 0; q < 4; ++q) s[q] = i + q < iv ? src + (i + q) * si : kZeros;
-      float* d = dst + i;
-      int k = 0;
-      for (; k + 4 <= kc; k += 4) {
-        __m128 r0 = _mm_loadu_ps(s[0] + k), r1 = _mm_loadu_ps(s[1] + k);
-        __m128 r2 = _mm_loadu_ps(s[2] + k), r3 = _mm_loadu_ps(s[3] + k);
-        _MM_TRANSPOSE4_PS(r0, r1, r2, r3);
-        _mm_storeu_ps(d + (k + 0) * R, r0);
-        _mm_storeu_ps(d + (k + 1) * R, r1);
-        _mm_storeu_ps(d + (k + 2) * R, r2);
-        _mm_storeu_ps(d + (k + 3) * R, r3);
-      }
-      for (; k < kc; ++k)
-        for (int q = 0; q < 4; ++q) d[k * R + q] = s[q][k];
-    }
-    return;
-  }
-  for (; i < iv; ++i)
+#if CNN_X86
+  if (sp == 1 && kc <= kMaxKc) return pack_panel_transpose<R>(src, si, iv, ip, kc, dst);
+#endif
+  for (int i = 0; i < iv; ++i)
     for (int k = 0; k < kc; ++k) dst[k * R + i] = src[i * si + k * sp];
-  for (i = iv; i < ip; ++i)
+  for (int i = iv; i < ip; ++i)
     for (int k = 0; k < kc; ++k) dst[k * R + i] = 0.0f;
 }
 
@@ -123,13 +137,174 @@ inline bool use_dot(const GemmArgs& g) {
   return !g.trans_a && g.trans_b && g.K >= 64 && double(g.M) * g.N <= 4096.0;
 }
 
-// Static contiguous share [lo, hi) of n items for thread tid of nt.
-inline void split(int n, int tid, int nt, int& lo, int& hi) {
-  lo = int(long(n) * tid / nt);
-  hi = int(long(n) * (tid + 1) / nt);
+// One K block: rows [p0, p0 + kc) of op(B), columns of op(A); kb counts
+// from 0.
+struct KBlock {
+  int kb, p0, kc;
+};
+
+// One product as the loop nests see it: both operands as strides, its K
+// blocks, and the packing of one micro-panel and the computing of one C
+// tile in those terms. Made once per call; every loop nest below is a
+// different order of the same pack_a/pack_b/tile steps.
+struct Product {
+  Product(const GemmArgs& args, const GemmKernel& kernel)
+      : g(args), kr(kernel), MR(kr.mr), NR(kr.nr), M(g.M), N(g.N), K(std::max(g.K, 0)),
+        a_i(g.trans_a ? 1 : g.lda), a_p(g.trans_a ? g.lda : 1), b_j(g.trans_b ? g.ldb : 1),
+        b_p(g.trans_b ? 1 : g.ldb), nkb(std::max(1, ceil_div(K, kr.kc))),
+        direct_b(!g.trans_b && N % kr.vw == 0 && ceil_div(M, MR) <= 2) {}
+
+  const GemmArgs& g;
+  const GemmKernel& kr;
+  const int MR, NR, M, N, K;
+  // op(A)(i, p) = A[i*a_i + p*a_p]; op(B)(p, j) = B[p*b_p + j*b_j].
+  const long a_i, a_p, b_j, b_p;
+  // K is cut into nkb balanced blocks of at most KC: ceil(K/KC) blocks of
+  // about equal size.
+  const int nkb;
+  // B read in place instead of packed: when it is stored row-major (no
+  // transpose) and every panel holds whole vectors (N a multiple of the
+  // vector width, so no read runs past a row), and at most two rows of A
+  // panels use each B panel. Packing then only copies what the kernel would
+  // read once or twice anyway: the convolution's (8,9) x (9,784) product.
+  const bool direct_b;
+
+  KBlock kblock(int kb) const {
+    const int p0 = int(long(K) * kb / nkb), p1 = int(long(K) * (kb + 1) / nkb);
+    return {kb, p0, p1 - p0};
+  }
+  // Micro-panel jp of B's nc columns from j0, over K block k.
+  void pack_b(int j0, int nc, int jp, const KBlock& k, float* dst) const {
+    const int nv = std::min(NR, nc - jp * NR);
+    pack(NR, g.B + k.p0 * b_p + (j0 + jp * NR) * b_j, b_j, b_p, nv,
+         std::min(NR, ceil_div(nv, kr.vw) * kr.vw), k.kc, dst);
+  }
+  // Micro-panel ip of A's mc rows from i0, over K block k.
+  void pack_a(int i0, int mc, int ip, const KBlock& k, float* dst) const {
+    pack(MR, g.A + (i0 + ip * MR) * a_i + k.p0 * a_p, a_i, a_p, std::min(MR, mc - ip * MR), MR,
+         k.kc, dst);
+  }
+  // C tile at (i0, j0) (+)= K block k of the product; bpan is a packed panel
+  // (row stride NR), ignored when B is read in place.
+  void tile(const KBlock& k, const float* apan, const float* bpan, int i0, int j0) const {
+    Epilogue ep;
+    ep.alpha = g.alpha;
+    ep.beta = g.beta;
+    ep.first = k.kb == 0;
+    ep.relu = g.relu && k.kb == nkb - 1;
+    ep.row_bias = g.row_bias && ep.first ? g.row_bias + i0 : nullptr;
+    ep.col_bias = g.col_bias && ep.first ? g.col_bias + j0 : nullptr;
+    const long ldbp = direct_b ? g.ldb : NR;
+    if (direct_b) bpan = g.B + k.p0 * g.ldb + j0;
+    kr.ukr(k.kc, apan, bpan, ldbp, g.C + i0 * g.ldc + j0, g.ldc, std::min(MR, M - i0),
+           std::min(NR, N - j0), ep);
+  }
+};
+
+// Both operands contiguous along a long K and a small C: inner products
+// straight from the source rows, no packing (see gemm_kernel.h). Tiles are
+// independent: no barrier.
+void run_dot(const Product& p, int tid, int nt) {
+  const GemmArgs& g = p.g;
+  const GemmKernel& kr = p.kr;
+  const int tm = ceil_div(p.M, kr.dm), tn = ceil_div(p.N, kr.dn);
+  const par::Range share = par::split_range(tm * tn, tid, nt);
+  for (int t = share.begin; t < share.end; ++t) {
+    const int i0 = (t / tn) * kr.dm, j0 = (t % tn) * kr.dn;
+    Epilogue ep;
+    ep.alpha = g.alpha;
+    ep.beta = g.beta;
+    ep.relu = g.relu;
+    ep.row_bias = g.row_bias ? g.row_bias + i0 : nullptr;
+    ep.col_bias = g.col_bias ? g.col_bias + j0 : nullptr;
+    kr.dot(p.K, g.A + i0 * g.lda, g.lda, g.B + j0 * g.ldb, g.ldb, g.C + i0 * g.ldc + j0, g.ldc,
+           std::min(kr.dm, p.M - i0), std::min(kr.dn, p.N - j0), ep);
+  }
 }
 
-inline int ceil_div(int a, int b) { return (a + b - 1) / b; }
+// Whether one block covers the whole product and every K block of A and B
+// fits the pack buffers (a_slot, b_slot floats) at once.
+bool fits_at_once(const Product& p, std::size_t a_slot, std::size_t b_slot) {
+  return p.M <= p.kr.mc && p.N <= p.kr.nc &&
+         std::size_t(ceil_div(p.M, p.MR)) * p.MR * p.K <= a_slot &&
+         std::size_t(ceil_div(p.N, p.NR)) * p.NR * p.K <= b_slot;
+}
+
+// Small threaded product (fits_at_once): pack every K block of A and B in
+// one pass and meet at a single barrier, instead of two barriers per K block
+// (a 32x10x1568 product would otherwise wait at 26). Each tile then runs its
+// K blocks in the usual order with the usual block sizes: the same bits as
+// run_blocked. Block kb's panels start at (panel count) * width * p0.
+void run_at_once(const Product& p, float* ap, float* bp, int tid, int nt) {
+  const int MR = p.MR, NR = p.NR, mp = ceil_div(p.M, MR), np = ceil_div(p.N, NR);
+  auto a_panel = [&](const KBlock& k, int ip) {
+    return ap + std::size_t(mp) * MR * k.p0 + std::size_t(ip) * MR * k.kc;
+  };
+  auto b_panel = [&](const KBlock& k, int jp) {
+    return bp + std::size_t(np) * NR * k.p0 + std::size_t(jp) * NR * k.kc;
+  };
+  const par::Range packs = par::split_range(p.nkb * (np + mp), tid, nt);
+  for (int w = packs.begin; w < packs.end; ++w) {
+    const KBlock k = p.kblock(w / (np + mp));
+    const int r = w % (np + mp);
+    if (r < np) {
+      if (!p.direct_b) p.pack_b(0, p.N, r, k, b_panel(k, r));
+    } else {
+      p.pack_a(0, p.M, r - np, k, a_panel(k, r - np));
+    }
+  }
+#pragma omp barrier
+  const par::Range tiles = par::split_range(np * mp, tid, nt);
+  for (int t = tiles.begin; t < tiles.end; ++t) {
+    const int jp = t / mp, ip = t % mp;
+    for (int kb = 0; kb < p.nkb; ++kb) {
+      const KBlock k = p.kblock(kb);
+      p.tile(k, a_panel(k, ip), b_panel(k, jp), ip * MR, jp * NR);
+    }
+  }
+}
+
+// The (mc, kc) block of A at rows ic times the packed (kc, nc) block of B at
+// columns jc, over K block k: pack the A block, then every tile of the
+// (mc, nc) block, numbered jr-major so a thread keeps one B micro-panel in
+// L1 while it sweeps the A micro-panels.
+void multiply_block(const Product& p, const KBlock& k, int ic, int jc, int nc, float* ap,
+                    const float* bp, int tid, int nt) {
+  const int MR = p.MR, NR = p.NR;
+  const int mc = std::min(p.kr.mc, p.M - ic), mp = ceil_div(mc, MR), np = ceil_div(nc, NR);
+  const par::Range packs = par::split_range(mp, tid, nt);
+  for (int ip = packs.begin; ip < packs.end; ++ip)
+    p.pack_a(ic, mc, ip, k, ap + std::size_t(ip) * MR * k.kc);
+  if (nt > 1) {
+#pragma omp barrier
+  }
+  const par::Range tiles = par::split_range(np * mp, tid, nt);
+  for (int t = tiles.begin; t < tiles.end; ++t) {
+    const int jp = t / mp, ip = t % mp;
+    p.tile(k, ap + std::size_t(ip) * MR * k.kc, bp + std::size_t(jp) * NR * k.kc, ic + ip * MR,
+           jc + jp * NR);
+  }
+  if (nt > 1) {
+#pragma omp barrier
+  }
+}
+
+// The Goto/BLIS loop nest (see the top of this file): N in blocks of NC,
+// K in blocks, B packed once per (jc, K block), then M in blocks of MC.
+void run_blocked(const Product& p, float* ap, float* bp, int tid, int nt) {
+  const int NR = p.NR;
+  for (int jc = 0; jc < p.N; jc += p.kr.nc) {
+    const int nc = std::min(p.kr.nc, p.N - jc), np = ceil_div(nc, NR);
+    for (int kb = 0; kb < p.nkb; ++kb) {
+      const KBlock k = p.kblock(kb);
+      const par::Range packs = par::split_range(np, tid, nt);
+      if (!p.direct_b)
+        for (int jp = packs.begin; jp < packs.end; ++jp)
+          p.pack_b(jc, nc, jp, k, bp + std::size_t(jp) * NR * k.kc);
+      for (int ic = 0; ic < p.M; ic += p.kr.mc) multiply_block(p, k, ic, jc, nc, ap, bp, tid, nt);
+    }
+  }
+}
 
 }  // namespace
 
@@ -168,129 +343,16 @@ void Gemm::serial(int slot, const GemmArgs& g) {
   run(g, a_pack_.data() + slot * a_slot_, b_pack_.data() + slot * b_slot_, 0, 1);
 }
 
+// The three shortcuts of the top of this file are chosen here, from the
+// shape alone (the thread count only decides whether to meet at barriers).
 void Gemm::run(const GemmArgs& g, float* ap, float* bp, int tid, int nt) {
-  const GemmKernel& kr = *k_;
-  const int MR = kr.mr, NR = kr.nr, M = g.M, N = g.N, K = std::max(g.K, 0);
-  // op(A)(i, p) = A[i*a_i + p*a_p]; op(B)(p, j) = B[p*b_p + j*b_j].
-  const long a_i = g.trans_a ? 1 : g.lda, a_p = g.trans_a ? g.lda : 1;
-  const long b_j = g.trans_b ? g.ldb : 1, b_p = g.trans_b ? 1 : g.ldb;
-  const int nkb = std::max(1, ceil_div(K, kr.kc));
-  auto k_begin = [&](int kb) { return int(long(K) * kb / nkb); };
-  // Micro-panel jp of B (columns j0 + jp*NR..) over K rows [p0, p0 + kc).
-  auto pack_b = [&](int j0, int nc, int jp, int p0, int kc, float* dst) {
-    const int nv = std::min(NR, nc - jp * NR);
-    pack(NR, g.B + p0 * b_p + (j0 + jp * NR) * b_j, b_j, b_p, nv,
-         std::min(NR, ceil_div(nv, kr.vw) * kr.vw), kc, dst);
-  };
-  auto pack_a = [&](int i0, int mc, int ip, int p0, int kc, float* dst) {
-    pack(MR, g.A + (i0 + ip * MR) * a_i + p0 * a_p, a_i, a_p, std::min(MR, mc - ip * MR), MR, kc,
-         dst);
-  };
-  // B read in place instead of packed: when it is stored row-major (no
-  // transpose) and every panel holds whole vectors (N a multiple of the
-  // vector width, so no read runs past a row), and at most two rows of A
-  // panels use each B panel. Packing then only copies what the kernel would
-  // read once or twice anyway: the convolution's (8,9) x (9,784) product.
-  const bool direct_b = !g.trans_b && N % kr.vw == 0 && ceil_div(M, MR) <= 2;
-  // C tile at (i0, j0) += one K block; bpan is a packed panel (row stride
-  // NR), or null for B in place.
-  auto tile = [&](int kb, int kc, const float* apan, const float* bpan, int i0, int j0) {
-    Epilogue ep;
-    ep.alpha = g.alpha;
-    ep.beta = g.beta;
-    ep.first = kb == 0;
-    ep.relu = g.relu && kb == nkb - 1;
-    ep.row_bias = g.row_bias && ep.first ? g.row_bias + i0 : nullptr;
-    ep.col_bias = g.col_bias && ep.first ? g.col_bias + j0 : nullptr;
-    const long ldbp = direct_b ? g.ldb : NR;
-    if (direct_b) bpan = g.B + k_begin(kb) * g.ldb + j0;
-    kr.ukr(kc, apan, bpan, ldbp, g.C + i0 * g.ldc + j0, g.ldc, std::min(MR, M - i0),
-           std::min(NR, N - j0), ep);
-  };
-  int lo, hi;
-
-  if (use_dot(g)) {
-    // Both operands contiguous along a long K and a small C: inner products
-    // straight from the source rows, no packing (see gemm_kernel.h). Tiles
-    // are independent: no barrier.
-    const int tm = ceil_div(M, kr.dm), tn = ceil_div(N, kr.dn);
-    split(tm * tn, tid, nt, lo, hi);
-    for (int t = lo; t < hi; ++t) {
-      const int i0 = (t / tn) * kr.dm, j0 = (t % tn) * kr.dn;
-      Epilogue ep;
-      ep.alpha = g.alpha;
-      ep.beta = g.beta;
-      ep.relu = g.relu;
-      ep.row_bias = g.row_bias ? g.row_bias + i0 : nullptr;
-      ep.col_bias = g.col_bias ? g.col_bias + j0 : nullptr;
-      kr.dot(K, g.A + i0 * g.lda, g.lda, g.B + j0 * g.ldb, g.ldb, g.C + i0 * g.ldc + j0, g.ldc,
-             std::min(kr.dm, M - i0), std::min(kr.dn, N - j0), ep);
-    }
-    return;
-  }
-
-  const int mp_all = ceil_div(M, MR), np_all = ceil_div(N, NR);
-  if (nt > 1 && M <= kr.mc && N <= kr.nc && std::size_t(mp_all) * MR * K <= a_slot_ &&
-      std::size_t(np_all) * NR * K <= b_slot_) {
-    // Small threaded product: every K block of A and B fits the pack
-    // buffers at once, so pack them all in one pass and meet at a single
-    // barrier, instead of two barriers per K block (a 32x10x1568 product
-    // would otherwise wait at 26). Each tile then runs its K blocks in the
-    // usual order with the usual block sizes: the same bits as below.
-    // Block kb's panels start at (panel count) * width * p0.
-    const int items = nkb * (np_all + mp_all);
-    split(items, tid, nt, lo, hi);
-    for (int w = lo; w < hi; ++w) {
-      const int kb = w / (np_all + mp_all), r = w % (np_all + mp_all);
-      const int p0 = k_begin(kb), kc = k_begin(kb + 1) - p0;
-      if (r < np_all) {
-        if (!direct_b)
-          pack_b(0, N, r, p0, kc, bp + std::size_t(np_all) * NR * p0 + std::size_t(r) * NR * kc);
-      } else
-        pack_a(0, M, r - np_all, p0, kc,
-               ap + std::size_t(mp_all) * MR * p0 + std::size_t(r - np_all) * MR * kc);
-    }
-#pragma omp barrier
-    split(np_all * mp_all, tid, nt, lo, hi);
-    for (int t = lo; t < hi; ++t) {
-      const int jp = t / mp_all, ip = t % mp_all;
-      for (int kb = 0; kb < nkb; ++kb) {
-        const int p0 = k_begin(kb), kc = k_begin(kb + 1) - p0;
-        tile(kb, kc, ap + std::size_t(mp_all) * MR * p0 + std::size_t(ip) * MR * kc,
-             bp + std::size_t(np_all) * NR * p0 + std::size_t(jp) * NR * kc, ip * MR, jp * NR);
-      }
-    }
-    return;
-  }
-
-  for (int jc = 0; jc < N; jc += kr.nc) {
-    const int nc = std::min(kr.nc, N - jc);
-    const int np = ceil_div(nc, NR);
-    for (int kb = 0; kb < nkb; ++kb) {
-      const int p0 = k_begin(kb), kc = k_begin(kb + 1) - p0;
-      split(np, tid, nt, lo, hi);
-      if (!direct_b)
-        for (int jp = lo; jp < hi; ++jp) pack_b(jc, nc, jp, p0, kc, bp + std::size_t(jp) * NR * kc);
-      for (int ic = 0; ic < M; ic += kr.mc) {
-        const int mc = std::min(kr.mc, M - ic);
-        const int mp = ceil_div(mc, MR);
-        split(mp, tid, nt, lo, hi);
-        for (int ip = lo; ip < hi; ++ip) pack_a(ic, mc, ip, p0, kc, ap + std::size_t(ip) * MR * kc);
-        if (nt > 1) {
-#pragma omp barrier
-        }
-        split(np * mp, tid, nt, lo, hi);
-        for (int t = lo; t < hi; ++t) {
-          const int jp = t / mp, ip = t % mp;
-          tile(kb, kc, ap + std::size_t(ip) * MR * kc, bp + std::size_t(jp) * NR * kc,
-               ic + ip * MR, jc + jp * NR);
-        }
-        if (nt > 1) {
-#pragma omp barrier
-        }
-      }
-    }
-  }
+  const Product p(g, *k_);
+  if (use_dot(g))
+    run_dot(p, tid, nt);
+  else if (nt > 1 && fits_at_once(p, a_slot_, b_slot_))
+    run_at_once(p, ap, bp, tid, nt);
+  else
+    run_blocked(p, ap, bp, tid, nt);
 }
 
 }  // namespace cnn::gemm

@@ -55,10 +55,13 @@ struct GemmKernel {
   DotKernel dot;
 };
 
-// Each defined in its own translation unit, compiled for its ISA. Calling
-// the AVX ones is only legal when cpu_features() says the CPU has them.
+// Each defined in its own translation unit, compiled for its ISA. The AVX
+// ones exist only on x86 (CNN_X86), and calling them is only legal when
+// cpu_features() says the CPU has them.
+#if CNN_X86
 const GemmKernel& gemm_kernel_avx512();
 const GemmKernel& gemm_kernel_avx2();
+#endif
 const GemmKernel& gemm_kernel_portable();
 
 }  // namespace cnn::gemm
