@@ -1,6 +1,8 @@
 // Backward of the conv + ReLU + max-pool block over one chunk of 16 samples
 // in the lane layout (kernels/simd/kernels.h), written once for every ISA's
-// traits (vec_*.h) and instantiated in conv_pool_bwd_<isa>.cpp.
+// traits (vec_*.h) and instantiated in conv_pool_bwd_<isa>.cpp as
+// conv_pool_bwd_<isa> (the fused pool_bwd+conv_bwd) and the primitives
+// conv_bwd_<isa> and pool_bwd_<isa>.
 //
 // The fused kernel exploits what max-pool leaves behind: the pooled gradient
 // reaches ONE pixel of each 2x2 window (the winner), and the ReLU mask at that
@@ -35,31 +37,31 @@ void conv_pool_bwd_impl(const float* xT, const float* dpT, const std::uint16_t* 
   constexpr unsigned kLanes = (1u << L) - 1u;
   const V zero = VT::zero();
   for (int n0 = 0; n0 < S; n0 += L) {
-    for (int c = 0; c < kCh; ++c) {
-      V acc[10];
-      for (int k = 0; k < 10; ++k) acc[k] = zero;
+    for (int c = 0; c < kConvC; ++c) {
+      V acc[kCPartK];
+      for (int k = 0; k < kCPartK; ++k) acc[k] = zero;
       for (int py = 0; py < kPoolW; ++py) {
         for (int px = 0; px < kPoolW; ++px) {
-          const int i = c * (kPoolW * kPoolW) + py * kPoolW + px;
+          const int i = c * kPoolPixels + py * kPoolW + px;
           const V g = VT::load(dpT + i * S + n0);
           if (VT::bits(VT::eq(g, zero)) == kLanes) continue;
           const M mdy = (VT::from_bits((unsigned(win[2 * i]) >> n0) & kLanes));
           const M mdx = (VT::from_bits((unsigned(win[2 * i + 1]) >> n0) & kLanes));
-          const float* p = xT + (2 * py * kPad + 2 * px) * S + n0;
+          const float* p = xT + (2 * py * kPadSide + 2 * px) * S + n0;
           // col[r][kx] = input (row r, column kx + dx) of the 4x4 patch.
           V col[4][3];
           for (int r = 0; r < 4; ++r)
             for (int kx = 0; kx < 3; ++kx)
-              col[r][kx] = VT::blend(mdx, VT::load(p + (r * kPad + kx) * S),
-                                     VT::load(p + (r * kPad + kx + 1) * S));
+              col[r][kx] = VT::blend(mdx, VT::load(p + (r * kPadSide + kx) * S),
+                                     VT::load(p + (r * kPadSide + kx + 1) * S));
           for (int ky = 0; ky < 3; ++ky)
             for (int kx = 0; kx < 3; ++kx)
               acc[ky * 3 + kx] =
                   VT::fma(g, VT::blend(mdy, col[ky][kx], col[ky + 1][kx]), acc[ky * 3 + kx]);
-          acc[9] = VT::add(acc[9], g);
+          acc[kKernelSize] = VT::add(acc[kKernelSize], g);
         }
       }
-      for (int k = 0; k < 10; ++k) VT::store(cpart + (c * 10 + k) * S + n0, acc[k]);
+      for (int k = 0; k < kCPartK; ++k) VT::store(cpart + (c * kCPartK + k) * S + n0, acc[k]);
     }
   }
 }
@@ -71,19 +73,19 @@ void conv_bwd_impl(const float* xT, const float* dactT, float* cpart) {
   using V = typename VT::V;
   constexpr int L = VT::L;
   for (int n0 = 0; n0 < S; n0 += L) {
-    for (int c = 0; c < kCh; ++c) {
-      V acc[10];
-      for (int k = 0; k < 10; ++k) acc[k] = VT::zero();
-      for (int oy = 0; oy < 28; ++oy)
-        for (int ox = 0; ox < 28; ++ox) {
-          const V g = VT::load(dactT + (c * kPix + oy * 28 + ox) * S + n0);
-          const float* p = xT + (oy * kPad + ox) * S + n0;
+    for (int c = 0; c < kConvC; ++c) {
+      V acc[kCPartK];
+      for (int k = 0; k < kCPartK; ++k) acc[k] = VT::zero();
+      for (int oy = 0; oy < kImgH; ++oy)
+        for (int ox = 0; ox < kImgW; ++ox) {
+          const V g = VT::load(dactT + (c * kImgPixels + oy * kImgW + ox) * S + n0);
+          const float* p = xT + (oy * kPadSide + ox) * S + n0;
           for (int ky = 0; ky < 3; ++ky)
             for (int kx = 0; kx < 3; ++kx)
-              acc[ky * 3 + kx] = VT::fma(g, VT::load(p + (ky * kPad + kx) * S), acc[ky * 3 + kx]);
-          acc[9] = VT::add(acc[9], g);
+              acc[ky * 3 + kx] = VT::fma(g, VT::load(p + (ky * kPadSide + kx) * S), acc[ky * 3 + kx]);
+          acc[kKernelSize] = VT::add(acc[kKernelSize], g);
         }
-      for (int k = 0; k < 10; ++k) VT::store(cpart + (c * 10 + k) * S + n0, acc[k]);
+      for (int k = 0; k < kCPartK; ++k) VT::store(cpart + (c * kCPartK + k) * S + n0, acc[k]);
     }
   }
 }
@@ -98,34 +100,21 @@ void pool_bwd_impl(const float* dpT, const std::uint16_t* win, const float* actT
   constexpr unsigned kLanes = (1u << L) - 1u;
   const V zero = VT::zero();
   for (int n0 = 0; n0 < S; n0 += L)
-    for (int c = 0; c < kCh; ++c)
+    for (int c = 0; c < kConvC; ++c)
       for (int py = 0; py < kPoolW; ++py)
         for (int px = 0; px < kPoolW; ++px) {
-          const int i = c * (kPoolW * kPoolW) + py * kPoolW + px;
+          const int i = c * kPoolPixels + py * kPoolW + px;
           const V g = VT::load(dpT + i * S + n0);
           const M dy = VT::from_bits((unsigned(win[2 * i]) >> n0) & kLanes);
           const M dx = VT::from_bits((unsigned(win[2 * i + 1]) >> n0) & kLanes);
           const M is[4] = {VT::mand(VT::mnot(dy), VT::mnot(dx)), VT::mandn(dy, dx),
                            VT::mandn(dx, dy), VT::mand(dy, dx)};
           for (int q = 0; q < 4; ++q) {
-            const int o = (c * kPix + (2 * py + (q >> 1)) * 28 + 2 * px + (q & 1)) * S + n0;
+            const int o = (c * kImgPixels + (2 * py + (q >> 1)) * kImgW + 2 * px + (q & 1)) * S + n0;
             const M keep = VT::mand(is[q], VT::gt(VT::load(actT + o), zero));
             VT::store(dactT + o, VT::maskz(keep, g));
           }
         }
 }
-
-#define CNN_SIMD_DEFINE_CONV_POOL_BWD(isa, VT)                                                 \
-  void conv_pool_bwd_##isa(const float* xT, const float* dpT, const std::uint16_t* win,        \
-                           float* cpart) {                                                     \
-    conv_pool_bwd_impl<VT>(xT, dpT, win, cpart);                                               \
-  }                                                                                            \
-  void conv_bwd_##isa(const float* xT, const float* dactT, float* cpart) {                     \
-    conv_bwd_impl<VT>(xT, dactT, cpart);                                                       \
-  }                                                                                            \
-  void pool_bwd_##isa(const float* dpT, const std::uint16_t* win, const float* actT,           \
-                      float* dactT) {                                                          \
-    pool_bwd_impl<VT>(dpT, win, actT, dactT);                                                  \
-  }
 
 }  // namespace cnn::simd

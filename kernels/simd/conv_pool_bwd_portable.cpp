@@ -7,6 +7,8 @@
 
 namespace cnn::simd {
 
-CNN_SIMD_DEFINE_CONV_POOL_BWD(portable, Portable)
+void conv_pool_bwd_portable(const float* xT, const float* dpT, const std::uint16_t* win, float* cpart) { conv_pool_bwd_impl<Portable>(xT, dpT, win, cpart); }
+void conv_bwd_portable(const float* xT, const float* dactT, float* cpart) { conv_bwd_impl<Portable>(xT, dactT, cpart); }
+void pool_bwd_portable(const float* dpT, const std::uint16_t* win, const float* actT, float* dactT) { pool_bwd_impl<Portable>(dpT, win, actT, dactT); }
 
 }  // namespace cnn::simd

@@ -7,6 +7,7 @@
 
 namespace cnn::simd {
 
-CNN_SIMD_DEFINE_CONV_POOL_FWD(avx2, Avx2)
+void conv_pool_fwd_avx2(const float* xT, const float* w, const float* b, float* pT, std::uint16_t* win, float* actT) { conv_pool_fwd_impl<Avx2>(xT, w, b, pT, win, actT); }
+void pool_fwd_avx2(const float* actT, float* pT, std::uint16_t* win) { pool_fwd_impl<Avx2>(actT, pT, win); }
 
 }  // namespace cnn::simd

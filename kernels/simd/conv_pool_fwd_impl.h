@@ -1,6 +1,7 @@
 // Fused convolution + bias + ReLU + 2x2 max-pool over one chunk of 16
 // samples in the lane layout (kernels/simd/kernels.h), written once for every
-// ISA's traits (vec_*.h) and instantiated in conv_pool_fwd_<isa>.cpp.
+// ISA's traits (vec_*.h) and instantiated in conv_pool_fwd_<isa>.cpp as
+// conv_pool_fwd_<isa> and pool_fwd_<isa> (the pooling primitive).
 //
 // The idea: a vector holds one pixel of 16 samples, so every step below is a
 // plain vector operation with all lanes busy, and the four outputs of a
@@ -75,8 +76,8 @@ inline void store_win(std::uint16_t* win, int i, int n0, typename VT::M dy, type
 // (A template only so that each ISA file gets its own copy.)
 template <class VT>
 void winograd_filters(const float* w, float* U) {
-  for (int c = 0; c < kCh; ++c) {
-    const float* g = w + c * 9;
+  for (int c = 0; c < kConvC; ++c) {
+    const float* g = w + c * kKernelSize;
     double t[4][3];  // G g
     for (int k = 0; k < 3; ++k) {
       const double a = g[k], b = g[3 + k], e = g[6 + k];
@@ -98,26 +99,26 @@ void winograd_filters(const float* w, float* U) {
 
 // xT (30,30,S) w (72) b (8) -> pT (1568,S) [+ win (1568,2)] [+ actT (8,784,S)]
 template <class VT, bool kWin, bool kAct>
-void conv_pool_fwd_impl(const float* xT, const float* w, const float* b, float* pT,
+void conv_pool_fwd_kernel(const float* xT, const float* w, const float* b, float* pT,
                         std::uint16_t* win, float* actT) {
   using V = typename VT::V;
   using M = typename VT::M;
   constexpr int L = VT::L;
-  alignas(64) float U[kCh * 16];
+  alignas(64) float U[kConvC * 16];
   winograd_filters<VT>(w, U);
   // Pre-broadcast, so each product takes its filter value as a memory
   // operand (AVX2 has no embedded broadcast; AVX-512 loses nothing).
-  V Uv[kCh * 16], Bv[kCh];
-  for (int k = 0; k < kCh * 16; ++k) Uv[k] = VT::set1(U[k]);
-  for (int ch = 0; ch < kCh; ++ch) Bv[ch] = VT::set1(b[ch]);
+  V Uv[kConvC * 16], Bv[kConvC];
+  for (int k = 0; k < kConvC * 16; ++k) Uv[k] = VT::set1(U[k]);
+  for (int ch = 0; ch < kConvC; ++ch) Bv[ch] = VT::set1(b[ch]);
   const V zero = VT::zero();
   for (int n0 = 0; n0 < S; n0 += L) {
     for (int py = 0; py < kPoolW; ++py) {
       for (int px = 0; px < kPoolW; ++px) {
-        const float* p = xT + (2 * py * kPad + 2 * px) * S + n0;
+        const float* p = xT + (2 * py * kPadSide + 2 * px) * S + n0;
         V d[4][4];
         for (int r = 0; r < 4; ++r)
-          for (int c = 0; c < 4; ++c) d[r][c] = VT::load(p + (r * kPad + c) * S);
+          for (int c = 0; c < 4; ++c) d[r][c] = VT::load(p + (r * kPadSide + c) * S);
         V t[4][4];  // B^T d
         for (int c = 0; c < 4; ++c) {
           t[0][c] = VT::sub(d[0][c], d[2][c]);
@@ -132,7 +133,7 @@ void conv_pool_fwd_impl(const float* xT, const float* w, const float* b, float* 
           v[r][2] = VT::sub(t[r][2], t[r][1]);
           v[r][3] = VT::sub(t[r][1], t[r][3]);
         }
-        for (int ch = 0; ch < kCh; ++ch) {
+        for (int ch = 0; ch < kConvC; ++ch) {
           const V* u = Uv + ch * 16;
           auto uu = [&](int r, int c) { return u[r * 4 + c]; };
           // r0 = rows 0+1+2 of M, r1 = rows 1-2-3, per column.
@@ -156,18 +157,33 @@ void conv_pool_fwd_impl(const float* xT, const float* w, const float* b, float* 
           a[3] = VT::sub(VT::sub(r1[1], r1[2]), r1[3]);
           M mdy, mdx;
           const V best = pool4<VT>(a, mdy, mdx);
-          const int i = ch * (kPoolW * kPoolW) + py * kPoolW + px;
+          const int i = ch * kPoolPixels + py * kPoolW + px;
           VT::store(pT + i * S + n0, VT::max(best, zero));
           if (kWin) store_win<VT>(win, i, n0, mdy, mdx);
           if (kAct)
             for (int q = 0; q < 4; ++q) {
               const int oy = 2 * py + (q >> 1), ox = 2 * px + (q & 1);
-              VT::store(actT + (ch * kPix + oy * 28 + ox) * S + n0, VT::max(a[q], zero));
+              VT::store(actT + (ch * kImgPixels + oy * kImgW + ox) * S + n0, VT::max(a[q], zero));
             }
         }
       }
     }
   }
+}
+
+// The same, with the optional outputs chosen once per call: win and actT
+// may each be nullptr, and the kernel instance that skips them runs.
+template <class VT>
+void conv_pool_fwd_impl(const float* xT, const float* w, const float* b, float* pT,
+                        std::uint16_t* win, float* actT) {
+  if (actT && win)
+    conv_pool_fwd_kernel<VT, true, true>(xT, w, b, pT, win, actT);
+  else if (actT)
+    conv_pool_fwd_kernel<VT, false, true>(xT, w, b, pT, win, actT);
+  else if (win)
+    conv_pool_fwd_kernel<VT, true, false>(xT, w, b, pT, win, actT);
+  else
+    conv_pool_fwd_kernel<VT, false, false>(xT, w, b, pT, win, actT);
 }
 
 // actT (8,784,S) -> pT (1568,S), win (1568,2): the pooling alone, on given
@@ -178,37 +194,20 @@ void pool_fwd_impl(const float* actT, float* pT, std::uint16_t* win) {
   using M = typename VT::M;
   constexpr int L = VT::L;
   for (int n0 = 0; n0 < S; n0 += L)
-    for (int c = 0; c < kCh; ++c)
+    for (int c = 0; c < kConvC; ++c)
       for (int py = 0; py < kPoolW; ++py)
         for (int px = 0; px < kPoolW; ++px) {
           V a[4];
           for (int q = 0; q < 4; ++q) {
             const int oy = 2 * py + (q >> 1), ox = 2 * px + (q & 1);
-            a[q] = VT::load(actT + (c * kPix + oy * 28 + ox) * S + n0);
+            a[q] = VT::load(actT + (c * kImgPixels + oy * kImgW + ox) * S + n0);
           }
           M mdy, mdx;
           const V best = pool4<VT>(a, mdy, mdx);
-          const int i = c * (kPoolW * kPoolW) + py * kPoolW + px;
+          const int i = c * kPoolPixels + py * kPoolW + px;
           VT::store(pT + i * S + n0, best);
           store_win<VT>(win, i, n0, mdy, mdx);
         }
 }
-
-// The ISA file's entry points, all from the one template.
-#define CNN_SIMD_DEFINE_CONV_POOL_FWD(isa, VT)                                                  \
-  void conv_pool_fwd_##isa(const float* xT, const float* w, const float* b, float* pT,          \
-                           std::uint16_t* win, float* actT) {                                   \
-    if (actT && win)                                                                            \
-      conv_pool_fwd_impl<VT, true, true>(xT, w, b, pT, win, actT);                                         \
-    else if (actT)                                                                              \
-      conv_pool_fwd_impl<VT, false, true>(xT, w, b, pT, win, actT);                                        \
-    else if (win)                                                                               \
-      conv_pool_fwd_impl<VT, true, false>(xT, w, b, pT, win, actT);                                        \
-    else                                                                                        \
-      conv_pool_fwd_impl<VT, false, false>(xT, w, b, pT, win, actT);                                       \
-  }                                                                                             \
-  void pool_fwd_##isa(const float* actT, float* pT, std::uint16_t* win) {                       \
-    pool_fwd_impl<VT>(actT, pT, win);                                                           \
-  }
 
 }  // namespace cnn::simd

@@ -7,6 +7,7 @@
 
 namespace cnn::simd {
 
-CNN_SIMD_DEFINE_CONV_POOL_FWD(portable, Portable)
+void conv_pool_fwd_portable(const float* xT, const float* w, const float* b, float* pT, std::uint16_t* win, float* actT) { conv_pool_fwd_impl<Portable>(xT, w, b, pT, win, actT); }
+void pool_fwd_portable(const float* actT, float* pT, std::uint16_t* win) { pool_fwd_impl<Portable>(actT, pT, win); }
 
 }  // namespace cnn::simd

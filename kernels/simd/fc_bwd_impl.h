@@ -1,14 +1,15 @@
 // Fully connected backward over the lane layout (kernels/simd/kernels.h),
 // written once for every ISA's traits (vec_*.h) and instantiated in
-// fc_bwd_<isa>.cpp.
+// fc_bwd_<isa>.cpp as fc_bwd_din_<isa> and fc_bwd_dw_<isa>. The bias
+// gradient is the one every backend shares (kernels/common/fc_bwd_db.h).
 //
-// Input gradient, per chunk: dpT[i] = sum_j w[i][j] * d[j] with the ten
+// Input gradient (fc_bwd_din), per chunk: dpT[i] = sum_j w[i][j] * d[j] with the ten
 // class gradients d[j] of a lane group held in registers; per feature ten
 // broadcast-weight FMAs, in ascending j from 0 as the reference. Fused here:
 // the ReLU mask of the conv block (pooled > 0), so conv_pool_bwd reads a
 // ready gradient.
 //
-// Weight gradient, "owner computes": the calling thread computes whole rows
+// Weight gradient (fc_bwd_dw), "owner computes": the calling thread computes whole rows
 // dW[i][0..9] = sum_n x[n][i] * d[n][0..9] over EVERY sample of the batch, in
 // sample order (the reference's order), with the classes in lanes (rows
 // padded to 16) and each feature value broadcast from the lane layout. No
@@ -26,42 +27,42 @@ namespace cnn::simd {
 
 // pT (1568,S) w (1568,10) dT (10,S) -> dpT (1568,S)
 template <class VT>
-void fc_bwd_dx_impl(int nv, const float* pT, const float* w, const float* dT, float* dpT,
+void fc_bwd_din_impl(int nv, const float* pT, const float* w, const float* dT, float* dpT,
                     bool relu_mask) {
   using V = typename VT::V;
   constexpr int L = VT::L;
   const V zero = VT::zero();
   for (int n0 = 0; n0 < S && n0 < nv; n0 += L) {
-    V d[kCls];
-    for (int j = 0; j < kCls; ++j) d[j] = VT::load(dT + j * S + n0);
-    for (int i = 0; i < kFeat; ++i) {
-      const float* wr = w + i * kCls;
+    V d[kClasses];
+    for (int j = 0; j < kClasses; ++j) d[j] = VT::load(dT + j * S + n0);
+    for (int i = 0; i < kFeatures; ++i) {
+      const float* wr = w + i * kClasses;
       V s = VT::mul(VT::set1(wr[0]), d[0]);
-      for (int j = 1; j < kCls; ++j) s = VT::fma(VT::set1(wr[j]), d[j], s);
+      for (int j = 1; j < kClasses; ++j) s = VT::fma(VT::set1(wr[j]), d[j], s);
       if (relu_mask) s = VT::maskz(VT::gt(VT::load(pT + i * S + n0), zero), s);
       VT::store(dpT + i * S + n0, s);
     }
   }
   // Lane groups wholly past the batch: zero (they must add nothing later).
   for (int n0 = ((nv + L - 1) / L) * L; n0 < S; n0 += L)
-    for (int i = 0; i < kFeat; ++i) VT::store(dpT + i * S + n0, zero);
+    for (int i = 0; i < kFeatures; ++i) VT::store(dpT + i * S + n0, zero);
 }
 
 // The first 10 lanes of the RC vectors of a padded class row -> dst (10).
 template <class VT>
 inline void store_classes(float* dst, const typename VT::V* v) {
   constexpr int L = VT::L;
-  if constexpr (L >= kCls) {
-    VT::storen(dst, v[0], kCls);
+  if constexpr (L >= kClasses) {
+    VT::storen(dst, v[0], kClasses);
   } else {
-    constexpr int RC = (kCls + L - 1) / L;
+    constexpr int RC = (kClasses + L - 1) / L;
     for (int r = 0; r < RC; ++r) {
-      if ((r + 1) * L <= kCls) {
+      if ((r + 1) * L <= kClasses) {
         VT::store(dst + r * L, v[r]);
       } else {  // via the stack: AVX2's masked store is slow on AMD cores
         alignas(64) float tmp[L];
         VT::store(tmp, v[r]);
-        for (int k = 0; r * L + k < kCls; ++k) dst[r * L + k] = tmp[k];
+        for (int k = 0; r * L + k < kClasses; ++k) dst[r * L + k] = tmp[k];
       }
     }
   }
@@ -74,7 +75,7 @@ template <class VT>
 void fc_bwd_dw_impl(int nb, const float* pT, const float* drow, int i0, int i1, float* dw) {
   using V = typename VT::V;
   constexpr int L = VT::L;
-  constexpr int RC = (kCls + L - 1) / L;  // vectors per padded class row
+  constexpr int RC = (kClasses + L - 1) / L;  // vectors per padded class row
   constexpr int U = 4;                    // rows per step: independent chains
   for (int i = i0; i < i1; i += U) {
     V acc[U][RC];
@@ -91,17 +92,8 @@ void fc_bwd_dw_impl(int nb, const float* pT, const float* drow, int i0, int i1, 
             acc[u][r] = VT::fma(xb, VT::load(dc + n * kRow + r * L), acc[u][r]);
         }
     }
-    for (int u = 0; u < U; ++u) store_classes<VT>(dw + (i + u) * kCls, acc[u]);
+    for (int u = 0; u < U; ++u) store_classes<VT>(dw + (i + u) * kClasses, acc[u]);
   }
 }
-
-#define CNN_SIMD_DEFINE_FC_BWD(isa, VT)                                                         \
-  void fc_bwd_dx_##isa(int nv, const float* pT, const float* w, const float* dT, float* dpT,     \
-                       bool relu_mask) {                                                        \
-    fc_bwd_dx_impl<VT>(nv, pT, w, dT, dpT, relu_mask);                                          \
-  }                                                                                             \
-  void fc_bwd_dw_##isa(int nb, const float* pT, const float* drow, int i0, int i1, float* dw) { \
-    fc_bwd_dw_impl<VT>(nb, pT, drow, i0, i1, dw);                                               \
-  }
 
 }  // namespace cnn::simd

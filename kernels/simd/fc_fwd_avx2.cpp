@@ -6,6 +6,6 @@
 
 namespace cnn::simd {
 
-CNN_SIMD_DEFINE_FC_FWD(avx2, Avx2)
+void fc_fwd_avx2(const float* pT, const float* w, const float* b, float* lgT) { fc_fwd_impl<Avx2>(pT, w, b, lgT); }
 
 }  // namespace cnn::simd

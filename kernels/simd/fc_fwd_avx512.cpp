@@ -7,6 +7,6 @@
 
 namespace cnn::simd {
 
-CNN_SIMD_DEFINE_FC_FWD(avx512, Avx512)
+void fc_fwd_avx512(const float* pT, const float* w, const float* b, float* lgT) { fc_fwd_impl<Avx512>(pT, w, b, lgT); }
 
 }  // namespace cnn::simd

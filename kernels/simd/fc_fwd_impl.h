@@ -1,6 +1,6 @@
 // Fully connected forward 1568 -> 10 over one chunk of 16 samples in the
 // lane layout (kernels/simd/kernels.h), written once for every ISA's traits
-// (vec_*.h) and instantiated in fc_fwd_<isa>.cpp.
+// (vec_*.h) and instantiated in fc_fwd_<isa>.cpp as fc_fwd_<isa>.
 //
 // The FC layer is most of the network's FLOPs, and per sample its weights
 // (62.7 KB) do not fit L1: read once per sample they would make it L2-bound.
@@ -22,20 +22,15 @@ void fc_fwd_impl(const float* pT, const float* w, const float* b, float* lgT) {
   using V = typename VT::V;
   constexpr int L = VT::L;
   for (int n0 = 0; n0 < S; n0 += L) {
-    V acc[kCls];
-    for (int j = 0; j < kCls; ++j) acc[j] = VT::set1(b[j]);
-    for (int i = 0; i < kFeat; ++i) {
+    V acc[kClasses];
+    for (int j = 0; j < kClasses; ++j) acc[j] = VT::set1(b[j]);
+    for (int i = 0; i < kFeatures; ++i) {
       const V x = VT::load(pT + i * S + n0);
-      const float* wr = w + i * kCls;
-      for (int j = 0; j < kCls; ++j) acc[j] = VT::fma(x, VT::set1(wr[j]), acc[j]);
+      const float* wr = w + i * kClasses;
+      for (int j = 0; j < kClasses; ++j) acc[j] = VT::fma(x, VT::set1(wr[j]), acc[j]);
     }
-    for (int j = 0; j < kCls; ++j) VT::store(lgT + j * S + n0, acc[j]);
+    for (int j = 0; j < kClasses; ++j) VT::store(lgT + j * S + n0, acc[j]);
   }
 }
-
-#define CNN_SIMD_DEFINE_FC_FWD(isa, VT)                                           \
-  void fc_fwd_##isa(const float* pT, const float* w, const float* b, float* lgT) { \
-    fc_fwd_impl<VT>(pT, w, b, lgT);                                               \
-  }
 
 }  // namespace cnn::simd

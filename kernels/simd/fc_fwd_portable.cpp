@@ -6,6 +6,6 @@
 
 namespace cnn::simd {
 
-CNN_SIMD_DEFINE_FC_FWD(portable, Portable)
+void fc_fwd_portable(const float* pT, const float* w, const float* b, float* lgT) { fc_fwd_impl<Portable>(pT, w, b, lgT); }
 
 }  // namespace cnn::simd

@@ -1,7 +1,10 @@
 // The simd backend's kernel table: one set of function pointers per ISA path
 // (avx512, avx2, portable), filled from the per-ISA files and chosen once at
-// run time (simd.cpp). This header is included by baseline and per-ISA code
-// alike, so it declares only plain functions over raw pointers.
+// run time (simd.cpp). A member op_direction[_part] holds the function
+// op_direction[_part]_<isa> (e.g. fc_bwd_din -> fc_bwd_din_avx2), declared
+// literally below, one block per ISA. This header is included by baseline and
+// per-ISA code alike, so it declares only plain functions over raw pointers
+// and includes nothing but kernels/shapes.h.
 //
 // The lane layout. The kernels work on a CHUNK of S = 16 samples at a time,
 // stored sample-minor: element k of sample n of the chunk is at [k*S + n].
@@ -28,16 +31,19 @@
 #include <cstddef>
 #include <cstdint>
 
+#include "kernels/shapes.h"
+
 namespace cnn::simd {
 
-constexpr int S = 16;                  // samples per chunk (lane stride)
-constexpr int kPad = 30;               // padded image side
-constexpr int kXT = kPad * kPad * S;   // floats of one chunk's padded input
-constexpr int kFeat = 1568, kCls = 10, kCh = 8, kPix = 784, kPoolW = 14;
-constexpr int kPT = kFeat * S;         // floats of one chunk's pooled features
-constexpr int kActT = kCh * kPix * S;  // floats of one chunk's activations
-constexpr int kRow = 16;               // padded class row
-constexpr int kCPart = kCh * 10 * S;   // floats of one chunk's conv partial
+// The network's shapes come from kernels/shapes.h (kFeatures, kClasses,
+// kConvC, kImgPixels, kPoolW, kPadSide, ...); these are the lane layout's own.
+constexpr int S = 16;                        // samples per chunk (lane stride)
+constexpr int kXT = kPadPixels * S;          // floats of one chunk's padded input
+constexpr int kPT = kFeatures * S;           // floats of one chunk's pooled features
+constexpr int kActT = kActSize * S;          // floats of one chunk's activations
+constexpr int kRow = 16;                     // padded class row
+constexpr int kCPartK = kKernelSize + 1;     // per filter: 9 weight sums, then the bias sum
+constexpr int kCPart = kConvC * kCPartK * S;  // floats of one chunk's conv partial
 
 struct Kernels {
   const char* isa;
@@ -63,13 +69,14 @@ struct Kernels {
                         float* probs, float* dlogits);
   void (*sgd_update)(float lr, float* p, const float* g, std::size_t n);
   // ---- backward --------------------------------------------------------
-  // pT, w, dT = dlogits (10,S) -> dpT (1568,S), zeroed where pT <= 0 when
+  // The input gradient: pT, w, dT = dlogits (10,S) -> dpT (1568,S), zeroed where pT <= 0 when
   // relu_mask (the ReLU of the pooled value = the ReLU at the pooling winner).
-  void (*fc_bwd_dx)(int nv, const float* pT, const float* w, const float* dT, float* dpT,
-                    bool relu_mask);
+  void (*fc_bwd_din)(int nv, const float* pT, const float* w, const float* dT, float* dpT,
+                     bool relu_mask);
   // Rows [i0,i1) (multiples of 4) of dw (1568,10), summed over all nb samples
   // in order: pT of chunk c at pT + c*kPT, drow (nb,16) padded dlogits rows.
   void (*fc_bwd_dw)(int nb, const float* pT, const float* drow, int i0, int i1, float* dw);
+  // (fc db has no entry: every backend calls cnn::fc_bwd_db, kernels/common/fc_bwd_db.h.)
   // Fused pool backward + ReLU mask + conv weight/bias gradient, from the
   // 1568 winner pixels only: xT, dpT (already masked), win -> cpart.
   void (*conv_pool_bwd)(const float* xT, const float* dpT, const std::uint16_t* win,
@@ -86,30 +93,67 @@ const Kernels& kernels_avx512();
 const Kernels& kernels_avx2();
 const Kernels& kernels_portable();
 
-// Declares the per-ISA functions that fill a table: name_isa, one per op.
-#define CNN_SIMD_DECLARE_ISA(isa)                                                              \
-  void input_to_lanes_##isa(int nv, const float* x, float* xT);                                \
-  void to_lanes_##isa(int nv, int len, const float* src, float* dstT);                         \
-  void from_lanes_##isa(int nv, int len, const float* srcT, float* dst);                       \
-  void conv_pool_fwd_##isa(const float* xT, const float* w, const float* b, float* pT,         \
-                           std::uint16_t* win, float* actT);                                   \
-  void pool_fwd_##isa(const float* actT, float* pT, std::uint16_t* win);                       \
-  void fc_fwd_##isa(const float* pT, const float* w, const float* b, float* lgT);              \
-  float softmax_xent_##isa(int B, const float* logits, const std::uint8_t* labels,             \
-                           float scale, float* probs, float* dlogits);                         \
-  void sgd_update_##isa(float lr, float* p, const float* g, std::size_t n);                    \
-  void fc_bwd_dx_##isa(int nv, const float* pT, const float* w, const float* dT, float* dpT,   \
-                       bool relu_mask);                                                      \
-  void fc_bwd_dw_##isa(int nb, const float* pT, const float* drow, int i0, int i1,            \
-                       float* dw);                                                           \
-  void conv_pool_bwd_##isa(const float* xT, const float* dpT, const std::uint16_t* win,        \
-                           float* cpart);                                                      \
-  void conv_bwd_##isa(const float* xT, const float* dactT, float* cpart);                      \
-  void pool_bwd_##isa(const float* dpT, const std::uint16_t* win, const float* actT,           \
-                      float* dactT);
+// The per-ISA functions that fill the tables, op_direction[_part]_isa, each
+// defined in op_direction_isa.cpp from the template in op_direction_impl.h.
 
-CNN_SIMD_DECLARE_ISA(avx512)
-CNN_SIMD_DECLARE_ISA(avx2)
-CNN_SIMD_DECLARE_ISA(portable)
+// ---- AVX-512 (kernels/simd/*_avx512.cpp) ----
+void input_to_lanes_avx512(int nv, const float* x, float* xT);
+void to_lanes_avx512(int nv, int len, const float* src, float* dstT);
+void from_lanes_avx512(int nv, int len, const float* srcT, float* dst);
+void conv_pool_fwd_avx512(const float* xT, const float* w, const float* b, float* pT,
+                          std::uint16_t* win, float* actT);
+void pool_fwd_avx512(const float* actT, float* pT, std::uint16_t* win);
+void fc_fwd_avx512(const float* pT, const float* w, const float* b, float* lgT);
+float softmax_xent_avx512(int B, const float* logits, const std::uint8_t* labels, float scale,
+                          float* probs, float* dlogits);
+void sgd_update_avx512(float lr, float* p, const float* g, std::size_t n);
+void fc_bwd_din_avx512(int nv, const float* pT, const float* w, const float* dT, float* dpT,
+                       bool relu_mask);
+void fc_bwd_dw_avx512(int nb, const float* pT, const float* drow, int i0, int i1, float* dw);
+void conv_pool_bwd_avx512(const float* xT, const float* dpT, const std::uint16_t* win,
+                          float* cpart);
+void conv_bwd_avx512(const float* xT, const float* dactT, float* cpart);
+void pool_bwd_avx512(const float* dpT, const std::uint16_t* win, const float* actT,
+                     float* dactT);
+
+// ---- AVX2 + FMA (kernels/simd/*_avx2.cpp) ----
+void input_to_lanes_avx2(int nv, const float* x, float* xT);
+void to_lanes_avx2(int nv, int len, const float* src, float* dstT);
+void from_lanes_avx2(int nv, int len, const float* srcT, float* dst);
+void conv_pool_fwd_avx2(const float* xT, const float* w, const float* b, float* pT,
+                        std::uint16_t* win, float* actT);
+void pool_fwd_avx2(const float* actT, float* pT, std::uint16_t* win);
+void fc_fwd_avx2(const float* pT, const float* w, const float* b, float* lgT);
+float softmax_xent_avx2(int B, const float* logits, const std::uint8_t* labels, float scale,
+                        float* probs, float* dlogits);
+void sgd_update_avx2(float lr, float* p, const float* g, std::size_t n);
+void fc_bwd_din_avx2(int nv, const float* pT, const float* w, const float* dT, float* dpT,
+                     bool relu_mask);
+void fc_bwd_dw_avx2(int nb, const float* pT, const float* drow, int i0, int i1, float* dw);
+void conv_pool_bwd_avx2(const float* xT, const float* dpT, const std::uint16_t* win,
+                        float* cpart);
+void conv_bwd_avx2(const float* xT, const float* dactT, float* cpart);
+void pool_bwd_avx2(const float* dpT, const std::uint16_t* win, const float* actT,
+                   float* dactT);
+
+// ---- portable (kernels/simd/*_portable.cpp) ----
+void input_to_lanes_portable(int nv, const float* x, float* xT);
+void to_lanes_portable(int nv, int len, const float* src, float* dstT);
+void from_lanes_portable(int nv, int len, const float* srcT, float* dst);
+void conv_pool_fwd_portable(const float* xT, const float* w, const float* b, float* pT,
+                            std::uint16_t* win, float* actT);
+void pool_fwd_portable(const float* actT, float* pT, std::uint16_t* win);
+void fc_fwd_portable(const float* pT, const float* w, const float* b, float* lgT);
+float softmax_xent_portable(int B, const float* logits, const std::uint8_t* labels, float scale,
+                            float* probs, float* dlogits);
+void sgd_update_portable(float lr, float* p, const float* g, std::size_t n);
+void fc_bwd_din_portable(int nv, const float* pT, const float* w, const float* dT, float* dpT,
+                         bool relu_mask);
+void fc_bwd_dw_portable(int nb, const float* pT, const float* drow, int i0, int i1, float* dw);
+void conv_pool_bwd_portable(const float* xT, const float* dpT, const std::uint16_t* win,
+                            float* cpart);
+void conv_bwd_portable(const float* xT, const float* dactT, float* cpart);
+void pool_bwd_portable(const float* dpT, const std::uint16_t* win, const float* actT,
+                       float* dactT);
 
 }  // namespace cnn::simd

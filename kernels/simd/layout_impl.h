@@ -1,6 +1,7 @@
 // Layout changes between the interface's sample-major buffers and the lane
 // layout of kernels/simd/kernels.h, written once for every ISA's traits
-// (vec_*.h) and instantiated in layout_<isa>.cpp.
+// (vec_*.h) and instantiated in layout_<isa>.cpp as input_to_lanes_<isa>,
+// to_lanes_<isa> and from_lanes_<isa>.
 //
 // Each moves L x L blocks through an in-register transpose (L loads, the
 // traits' transpose, L stores) instead of L*L scalar moves; a row whose
@@ -17,16 +18,16 @@ namespace cnn::simd {
 template <class VT>
 void input_to_lanes_impl(int nv, const float* x, float* xT) {
   using V = typename VT::V;
-  constexpr int L = VT::L, W = 28;
+  constexpr int L = VT::L, W = kImgW;
   for (int n0 = 0; n0 < S; n0 += L) {
     for (int y = 0; y < W; ++y) {
       for (int c0 = 0; c0 < W; c0 += L) {
         const int cc = c0 + L <= W ? c0 : W - L;
         V r[L];
         for (int l = 0; l < L; ++l)
-          r[l] = n0 + l < nv ? VT::load(x + std::size_t(n0 + l) * kPix + y * W + cc) : VT::zero();
+          r[l] = n0 + l < nv ? VT::load(x + std::size_t(n0 + l) * kImgPixels + y * W + cc) : VT::zero();
         VT::transpose(r);
-        float* dst = xT + ((y + 1) * kPad + cc + 1) * S + n0;
+        float* dst = xT + ((y + 1) * kPadSide + cc + 1) * S + n0;
         for (int k = 0; k < L; ++k) VT::store(dst + k * S, r[k]);
       }
     }
@@ -76,16 +77,5 @@ void from_lanes_impl(int nv, int len, const float* srcT, float* dst) {
     }
   }
 }
-
-#define CNN_SIMD_DEFINE_LAYOUT(isa, VT)                                          \
-  void input_to_lanes_##isa(int nv, const float* x, float* xT) {                 \
-    input_to_lanes_impl<VT>(nv, x, xT);                                          \
-  }                                                                              \
-  void to_lanes_##isa(int nv, int len, const float* src, float* dstT) {          \
-    to_lanes_impl<VT>(nv, len, src, dstT);                                       \
-  }                                                                              \
-  void from_lanes_##isa(int nv, int len, const float* srcT, float* dst) {        \
-    from_lanes_impl<VT>(nv, len, srcT, dst);                                     \
-  }
 
 }  // namespace cnn::simd

@@ -1,6 +1,8 @@
-// The simd backend object (see simd.h): picks the kernel table of the ISA
+// The simd backend object (see simd.h): fills the three kernel tables from
+// the per-ISA functions (kernels/simd/kernels.h), picks the table of the ISA
 // path once, owns the chunk buffers, and runs the kernels over 16-sample
-// chunks with OpenMP. Baseline code: it only calls through the table.
+// chunks with OpenMP. Baseline code: it only calls through the table; the
+// AVX tables exist only where CNN_X86 is set (x86 builds).
 #include "kernels/simd/simd.h"
 
 #include <omp.h>
@@ -9,6 +11,7 @@
 #include <stdexcept>
 
 #include "kernels/common/cpu.h"
+#include "kernels/common/fc_bwd_db.h"
 #include "kernels/common/parallel.h"
 #include "kernels/flops.h"
 #include "kernels/profiler.h"
@@ -17,30 +20,31 @@
 namespace cnn {
 namespace simd {
 
-static_assert(kFeat == kFeatures && kCls == kClasses && kCh == kConvC && kPix == kImgPixels &&
-                  kPoolW == cnn::kPoolW,
-              "kernels/simd/kernels.h disagrees with kernels/backend.h");
-
-#define CNN_SIMD_TABLE(isa)                                                              \
-  Kernels {                                                                              \
-    #isa, input_to_lanes_##isa, to_lanes_##isa, from_lanes_##isa, conv_pool_fwd_##isa,   \
-        pool_fwd_##isa, fc_fwd_##isa, softmax_xent_##isa, sgd_update_##isa,              \
-        fc_bwd_dx_##isa, fc_bwd_dw_##isa, conv_pool_bwd_##isa, conv_bwd_##isa,           \
-        pool_bwd_##isa                                                                   \
-  }
-
-#if CNN_SIMD_X86
+// The three tables, filled literally from the functions kernels.h declares.
+#if CNN_X86
 const Kernels& kernels_avx512() {
-  static const Kernels k = CNN_SIMD_TABLE(avx512);
+  static const Kernels k{"avx512",         input_to_lanes_avx512, to_lanes_avx512,
+                         from_lanes_avx512, conv_pool_fwd_avx512,  pool_fwd_avx512,
+                         fc_fwd_avx512,     softmax_xent_avx512,   sgd_update_avx512,
+                         fc_bwd_din_avx512, fc_bwd_dw_avx512,      conv_pool_bwd_avx512,
+                         conv_bwd_avx512,   pool_bwd_avx512};
   return k;
 }
 const Kernels& kernels_avx2() {
-  static const Kernels k = CNN_SIMD_TABLE(avx2);
+  static const Kernels k{"avx2",         input_to_lanes_avx2, to_lanes_avx2,
+                         from_lanes_avx2, conv_pool_fwd_avx2,  pool_fwd_avx2,
+                         fc_fwd_avx2,     softmax_xent_avx2,   sgd_update_avx2,
+                         fc_bwd_din_avx2, fc_bwd_dw_avx2,      conv_pool_bwd_avx2,
+                         conv_bwd_avx2,   pool_bwd_avx2};
   return k;
 }
 #endif
 const Kernels& kernels_portable() {
-  static const Kernels k = CNN_SIMD_TABLE(portable);
+  static const Kernels k{"portable",         input_to_lanes_portable, to_lanes_portable,
+                         from_lanes_portable, conv_pool_fwd_portable,  pool_fwd_portable,
+                         fc_fwd_portable,     softmax_xent_portable,   sgd_update_portable,
+                         fc_bwd_din_portable, fc_bwd_dw_portable,      conv_pool_bwd_portable,
+                         conv_bwd_portable,   pool_bwd_portable};
   return k;
 }
 
@@ -48,7 +52,7 @@ namespace {
 
 // The table for a path choose_isa() accepted (so the CPU can run it).
 const Kernels& table_for(const std::string& isa) {
-#if CNN_SIMD_X86
+#if CNN_X86
   if (isa == "avx512") return kernels_avx512();
   if (isa == "avx2") return kernels_avx2();
 #endif
@@ -65,11 +69,11 @@ class SimdBackend final : public Backend {
       : k_(k),
         threads_(std::max(1, threads)),
         ftz_(ftz),
-        t_lg_(std::size_t(threads_) * kCls * S),
+        t_lg_(std::size_t(threads_) * kClasses * S),
         t_xT_(std::size_t(threads_) * kXT),
         t_pT_(std::size_t(threads_) * kPT),
         t_dpT_(std::size_t(threads_) * kPT),
-        t_win_(std::size_t(threads_) * kFeat * 2),
+        t_win_(std::size_t(threads_) * kFeatures * 2),
         t_actT_(std::size_t(threads_) * kActT),
         t_dactT_(std::size_t(threads_) * kActT) {}
 
@@ -92,7 +96,7 @@ class SimdBackend final : public Backend {
     for_chunks(B, [&](int c, int nv, int t) {
       float* actT = t_actT_.data() + std::size_t(t) * kActT;
       float* p_t = t_pT_.data() + std::size_t(t) * kPT;
-      std::uint16_t* win_t = t_win_.data() + std::size_t(t) * kFeat * 2;
+      std::uint16_t* win_t = t_win_.data() + std::size_t(t) * kFeatures * 2;
       k_.to_lanes(nv, kActSize, act + std::size_t(c) * S * kActSize, actT);
       k_.pool_fwd(actT, p_t, win_t);
       k_.from_lanes(nv, kFeatures, p_t, pooled + std::size_t(c) * S * kFeatures);
@@ -106,7 +110,7 @@ class SimdBackend final : public Backend {
   void fc_fwd(int B, const float* in, const float* w, const float* b, float* logits) override {
     for_chunks(B, [&](int c, int nv, int t) {
       float* in_t = t_pT_.data() + std::size_t(t) * kPT;
-      float* lg = t_lg_.data() + std::size_t(t) * kCls * S;
+      float* lg = t_lg_.data() + std::size_t(t) * kClasses * S;
       k_.to_lanes(nv, kFeatures, in + std::size_t(c) * S * kFeatures, in_t);
       k_.fc_fwd(in_t, w, b, lg);
       k_.from_lanes(nv, kClasses, lg, logits + std::size_t(c) * S * kClasses);
@@ -132,13 +136,13 @@ class SimdBackend final : public Backend {
         const int nv = valid_in(B, c);
         k_.to_lanes(nv, kFeatures, in + std::size_t(c) * S * kFeatures, pT(c));
         if (din) {
-          fc_bwd_dx_chunk(B, c, t, w, d, false);
+          fc_bwd_din_chunk(B, c, t, w, d, false);
           k_.from_lanes(nv, kFeatures, dpT(c), din + std::size_t(c) * S * kFeatures);
         }
       }
       fc_bwd_dw_rows(B, dw);
     }
-    fc_bias_grad(B, d, db);
+    cnn::fc_bwd_db(B, d, db);
   }
   void pool_bwd(int B, const float* dpooled, const std::uint8_t* winner, const float* act,
                 float* dact) override {
@@ -146,7 +150,7 @@ class SimdBackend final : public Backend {
       float* dp_t = t_dpT_.data() + std::size_t(t) * kPT;
       float* actT = t_actT_.data() + std::size_t(t) * kActT;
       float* dactT = t_dactT_.data() + std::size_t(t) * kActT;
-      std::uint16_t* win_t = t_win_.data() + std::size_t(t) * kFeat * 2;
+      std::uint16_t* win_t = t_win_.data() + std::size_t(t) * kFeatures * 2;
       k_.to_lanes(nv, kFeatures, dpooled + std::size_t(c) * S * kFeatures, dp_t);
       k_.to_lanes(nv, kActSize, act + std::size_t(c) * S * kActSize, actT);
       const std::uint8_t* wi = winner + std::size_t(c) * S * kFeatures;
@@ -216,7 +220,7 @@ class SimdBackend final : public Backend {
         const int t = omp_get_thread_num();
 #pragma omp for schedule(static) nowait
         for (int c = 0; c < nc; ++c) {
-          fc_bwd_dx_chunk(B, c, t, w, dl, true);
+          fc_bwd_din_chunk(B, c, t, w, dl, true);
           k_.conv_pool_bwd(xT(c), dpT(c), win(c), cpart(c));
         }
         fc_bwd_dw_rows(B, g.fc_w.data());
@@ -229,17 +233,17 @@ class SimdBackend final : public Backend {
           par::FtzScope ftz(ftz_);
           const int t = omp_get_thread_num();
 #pragma omp for schedule(static) nowait
-          for (int c = 0; c < nc; ++c) fc_bwd_dx_chunk(B, c, t, w, dl, true);
+          for (int c = 0; c < nc; ++c) fc_bwd_din_chunk(B, c, t, w, dl, true);
           fc_bwd_dw_rows(B, g.fc_w.data());
         }
-        fc_bias_grad(B, dl, g.fc_b.data());
+        cnn::fc_bwd_db(B, dl, g.fc_b.data());
       }
-      OpScope s(prof_, "conv_pool_bwd", flops::conv_pool_bwd(B));
+      OpScope s(prof_, "pool_bwd+conv_bwd", flops::conv_pool_bwd(B));
       for_chunks(B, [&](int c, int, int) { k_.conv_pool_bwd(xT(c), dpT(c), win(c), cpart(c)); });
       reduce_conv(nc, g.conv_w.data(), g.conv_b.data());
       return;
     }
-    fc_bias_grad(B, dl, g.fc_b.data());
+    cnn::fc_bwd_db(B, dl, g.fc_b.data());
     reduce_conv(nc, g.conv_w.data(), g.conv_b.data());
   }
   // Element-wise, so any split gives the same bits. The fc weights are split
@@ -286,7 +290,7 @@ class SimdBackend final : public Backend {
                        nullptr);
     };
     auto fc = [&](int c, int nv, int t) {
-      float* lg = t_lg_.data() + std::size_t(t) * kCls * S;
+      float* lg = t_lg_.data() + std::size_t(t) * kClasses * S;
       k_.fc_fwd(pT(c), p.fc_w.data(), p.fc_b.data(), lg);
       k_.from_lanes(nv, kClasses, lg, logits + std::size_t(c) * S * kClasses);
     };
@@ -298,7 +302,7 @@ class SimdBackend final : public Backend {
       return;
     }
     {
-      OpScope s(prof_, "conv_pool_fwd", flops::conv_pool_fwd(B));
+      OpScope s(prof_, "conv_fwd+pool_fwd", flops::conv_pool_fwd(B));
       for_chunks(B, [&](int c, int nv, int) { conv_pool(c, nv); });
     }
     {
@@ -309,10 +313,10 @@ class SimdBackend final : public Backend {
 
   // dlogits of chunk c -> dT (10,S) in thread t's scratch, then the
   // chunk's input gradient dpT(c) from its features pT(c).
-  void fc_bwd_dx_chunk(int B, int c, int t, const float* w, const float* d, bool relu_mask) {
-    float* dT = t_lg_.data() + std::size_t(t) * kCls * S;
+  void fc_bwd_din_chunk(int B, int c, int t, const float* w, const float* d, bool relu_mask) {
+    float* dT = t_lg_.data() + std::size_t(t) * kClasses * S;
     k_.to_lanes(valid_in(B, c), kClasses, d + std::size_t(c) * S * kClasses, dT);
-    k_.fc_bwd_dx(valid_in(B, c), pT(c), w, dT, dpT(c), relu_mask);
+    k_.fc_bwd_din(valid_in(B, c), pT(c), w, dT, dpT(c), relu_mask);
   }
 
   // The calling thread's share of the 1568 fc weight rows: blocks of 16
@@ -322,7 +326,7 @@ class SimdBackend final : public Backend {
     int begin, end;
   };
   static RowRange dw_rows() {
-    constexpr int kBlock = 16, kBlocks = kFeat / kBlock;
+    constexpr int kBlock = 16, kBlocks = kFeatures / kBlock;
     const int t = omp_get_thread_num(), T = omp_get_num_threads();
     return {kBlocks * t / T * kBlock, kBlocks * (t + 1) / T * kBlock};
   }
@@ -341,17 +345,10 @@ class SimdBackend final : public Backend {
         r[std::size_t(n) * kRow + j] = j < kClasses ? d[std::size_t(n) * kClasses + j] : 0.0f;
   }
 
-  // fc db: the dlogits summed over the samples in order.
-  static void fc_bias_grad(int B, const float* d, float* db) {
-    for (int j = 0; j < kClasses; ++j) db[j] = 0.0f;
-    for (int n = 0; n < B; ++n)
-      for (int j = 0; j < kClasses; ++j) db[j] += d[std::size_t(n) * kClasses + j];
-  }
-
   // cpart slots -> dw (72), db (8): each value is the sum over the 16 lanes
   // of a slot in lane order, added over the slots in chunk order.
   void reduce_conv(int nc, float* dw, float* db) {
-    constexpr int K = kCh * 10;
+    constexpr int K = kConvC * kCPartK;
     float total[K];
     for (int k = 0; k < K; ++k) total[k] = 0.0f;
     for (int c = 0; c < nc; ++c) {
@@ -362,9 +359,9 @@ class SimdBackend final : public Backend {
         for (int k = 0; k < K; ++k) sum[k] += cp[k * S + l];
       for (int k = 0; k < K; ++k) total[k] = c == 0 ? sum[k] : total[k] + sum[k];
     }
-    for (int ch = 0; ch < kCh; ++ch) {
-      for (int k = 0; k < kKernelSize; ++k) dw[ch * kKernelSize + k] = total[ch * 10 + k];
-      db[ch] = total[ch * 10 + 9];
+    for (int ch = 0; ch < kConvC; ++ch) {
+      for (int k = 0; k < kKernelSize; ++k) dw[ch * kKernelSize + k] = total[ch * kCPartK + k];
+      db[ch] = total[ch * kCPartK + kKernelSize];
     }
   }
 
@@ -378,7 +375,7 @@ class SimdBackend final : public Backend {
     pT_.resize(std::size_t(nc) * kPT);
     dpT_.resize(std::size_t(nc) * kPT);
     cpart_.resize(std::size_t(nc) * kCPart);
-    win_.resize(std::size_t(nc) * kFeat * 2);
+    win_.resize(std::size_t(nc) * kFeatures * 2);
     drow_.resize(std::size_t(nc) * S * kRow);
     fwd_ws_ = nullptr;
   }
@@ -386,7 +383,7 @@ class SimdBackend final : public Backend {
   float* xT(int c) { return xT_.data() + std::size_t(c) * kXT; }
   float* pT(int c) { return pT_.data() + std::size_t(c) * kPT; }
   float* dpT(int c) { return dpT_.data() + std::size_t(c) * kPT; }
-  std::uint16_t* win(int c) { return win_.data() + std::size_t(c) * kFeat * 2; }
+  std::uint16_t* win(int c) { return win_.data() + std::size_t(c) * kFeatures * 2; }
   float* cpart(int c) { return cpart_.data() + std::size_t(c) * kCPart; }
 
   const Kernels& k_;

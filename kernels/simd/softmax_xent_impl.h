@@ -1,6 +1,6 @@
-// Softmax + cross-entropy with the gradient at the logits, and the SGD
-// update, written once for every ISA's traits (vec_*.h) and instantiated in
-// softmax_xent_<isa>.cpp and sgd_update_<isa>.cpp.
+// Softmax + cross-entropy with the gradient at the logits, written once for
+// every ISA's traits (vec_*.h) and instantiated in softmax_xent_<isa>.cpp as
+// softmax_xent_<isa>.
 //
 // Softmax runs L samples at a time with samples in lanes: the ten logits of
 // L samples are staged into ten vectors (a 10 x L transpose through a small
@@ -49,36 +49,36 @@ float softmax_xent_impl(int B, const float* logits, const std::uint8_t* labels, 
                         float* probs, float* dlogits) {
   using V = typename VT::V;
   constexpr int L = VT::L;
-  alignas(64) float zs[kCls * L], ps[kCls * L], ds[kCls * L], ys[L];
+  alignas(64) float zs[kClasses * L], ps[kClasses * L], ds[kClasses * L], ys[L];
   float loss = 0.0f;
   for (int n0 = 0; n0 < B; n0 += L) {
     const int nv = B - n0 < L ? B - n0 : L;
     for (int l = 0; l < L; ++l) {
-      const float* z = logits + std::size_t(n0 + l) * kCls;
-      for (int j = 0; j < kCls; ++j) zs[j * L + l] = l < nv ? z[j] : 0.0f;
+      const float* z = logits + std::size_t(n0 + l) * kClasses;
+      for (int j = 0; j < kClasses; ++j) zs[j * L + l] = l < nv ? z[j] : 0.0f;
       ys[l] = l < nv ? float(labels[n0 + l]) : -1.0f;
     }
-    V z[kCls];
-    for (int j = 0; j < kCls; ++j) z[j] = VT::load(zs + j * L);
+    V z[kClasses];
+    for (int j = 0; j < kClasses; ++j) z[j] = VT::load(zs + j * L);
     V mx = z[0];
-    for (int j = 1; j < kCls; ++j) mx = VT::max(z[j], mx);
+    for (int j = 1; j < kClasses; ++j) mx = VT::max(z[j], mx);
     V sum = VT::zero();
-    for (int j = 0; j < kCls; ++j) {
+    for (int j = 0; j < kClasses; ++j) {
       z[j] = exp_nonpos<VT>(VT::sub(z[j], mx));
       sum = VT::add(sum, z[j]);
     }
     const V inv = VT::div(VT::set1(1.0f), sum);
     const V y = VT::load(ys), sc = VT::set1(scale), one = VT::set1(1.0f);
-    for (int j = 0; j < kCls; ++j) {
+    for (int j = 0; j < kClasses; ++j) {
       const V p = VT::mul(z[j], inv);
       VT::store(ps + j * L, p);
       const V onehot = VT::maskz(VT::eq(y, VT::set1(float(j))), one);
       VT::store(ds + j * L, VT::mul(VT::sub(p, onehot), sc));
     }
     for (int l = 0; l < nv; ++l) {
-      float* p = probs + std::size_t(n0 + l) * kCls;
-      float* d = dlogits + std::size_t(n0 + l) * kCls;
-      for (int j = 0; j < kCls; ++j) {
+      float* p = probs + std::size_t(n0 + l) * kClasses;
+      float* d = dlogits + std::size_t(n0 + l) * kClasses;
+      for (int j = 0; j < kClasses; ++j) {
         p[j] = ps[j * L + l];
         d[j] = ds[j * L + l];
       }
@@ -87,28 +87,5 @@ float softmax_xent_impl(int B, const float* logits, const std::uint8_t* labels, 
   }
   return loss;
 }
-
-// p (n) -= lr * g (n), as one FMA per element.
-template <class VT>
-void sgd_update_impl(float lr, float* p, const float* g, std::size_t n) {
-  constexpr int L = VT::L;
-  const typename VT::V a = VT::set1(lr);
-  std::size_t i = 0;
-  for (; i + L <= n; i += L) VT::store(p + i, VT::fnma(a, VT::load(g + i), VT::load(p + i)));
-  if (i < n) {
-    const int r = int(n - i);
-    VT::storen(p + i, VT::fnma(a, VT::loadn(g + i, r), VT::loadn(p + i, r)), r);
-  }
-}
-
-#define CNN_SIMD_DEFINE_SOFTMAX_XENT(isa, VT)                                                   \
-  float softmax_xent_##isa(int B, const float* logits, const std::uint8_t* labels, float scale, \
-                           float* probs, float* dlogits) {                                      \
-    return softmax_xent_impl<VT>(B, logits, labels, scale, probs, dlogits);                     \
-  }
-#define CNN_SIMD_DEFINE_SGD_UPDATE(isa, VT)                                \
-  void sgd_update_##isa(float lr, float* p, const float* g, std::size_t n) { \
-    sgd_update_impl<VT>(lr, p, g, n);                                      \
-  }
 
 }  // namespace cnn::simd

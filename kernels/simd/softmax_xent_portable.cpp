@@ -6,6 +6,6 @@
 
 namespace cnn::simd {
 
-CNN_SIMD_DEFINE_SOFTMAX_XENT(portable, Portable)
+float softmax_xent_portable(int B, const float* logits, const std::uint8_t* labels, float scale, float* probs, float* dlogits) { return softmax_xent_impl<Portable>(B, logits, labels, scale, probs, dlogits); }
 
 }  // namespace cnn::simd
