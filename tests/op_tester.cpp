@@ -4,6 +4,7 @@
 #include <cstdio>
 #include <random>
 #include <sstream>
+#include <stdexcept>
 
 #include "kernels/registry.h"
 #include "tests/reference.h"
@@ -365,21 +366,48 @@ std::string describe(const OpCase& c) {
          " B=" + std::to_string(c.batch) + " seed=" + std::to_string(c.seed);
 }
 
-std::vector<CheckResult> check_backend(Backend& be, const OpCase& c) {
+const std::vector<std::string>& op_names() {
+  static const std::vector<std::string> names = {"conv_fwd", "pool_fwd", "fc_fwd",   "softmax_xent", "fc_bwd",
+                                                 "pool_bwd", "conv_bwd", "sgd_update", "train_step"};
+  return names;
+}
+
+std::vector<CheckResult> check_op(Backend& be, const OpCase& c, const std::string& op) {
+  // Each operation draws its own inputs from the case's seed, so a case
+  // filtered down to one operation sees the inputs it sees in a full run.
   Gen g(c.seed);
   be.prepare(c.batch);
   std::vector<CheckResult> out;
-  for (InputKind k : {InputKind::Integer, InputKind::Real}) {
-    out.push_back(check_conv_fwd(be, c, k, g));
-    out.push_back(check_pool_fwd(be, c, k, g));
-    out.push_back(check_fc_fwd(be, c, k, g));
-    out.push_back(check_fc_bwd(be, c, k, g));
-    out.push_back(check_conv_bwd(be, c, k, g));
-  }
-  out.push_back(check_softmax(be, c, g));
-  out.push_back(check_pool_bwd(be, c, g));
-  out.push_back(check_sgd(be, c, g));
-  out.push_back(check_step(be, c, g));
+  const auto both = [&](auto check) {
+    for (InputKind k : {InputKind::Integer, InputKind::Real}) out.push_back(check(be, c, k, g));
+  };
+  if (op == "conv_fwd")
+    both(check_conv_fwd);
+  else if (op == "pool_fwd")
+    both(check_pool_fwd);
+  else if (op == "fc_fwd")
+    both(check_fc_fwd);
+  else if (op == "softmax_xent")
+    out.push_back(check_softmax(be, c, g));
+  else if (op == "fc_bwd")
+    both(check_fc_bwd);
+  else if (op == "pool_bwd")
+    out.push_back(check_pool_bwd(be, c, g));
+  else if (op == "conv_bwd")
+    both(check_conv_bwd);
+  else if (op == "sgd_update")
+    out.push_back(check_sgd(be, c, g));
+  else if (op == "train_step")
+    out.push_back(check_step(be, c, g));
+  else
+    throw std::invalid_argument("op_tester: no operation '" + op + "'");
+  return out;
+}
+
+std::vector<CheckResult> check_backend(Backend& be, const OpCase& c) {
+  std::vector<CheckResult> out;
+  for (const auto& op : op_names())
+    for (auto& r : check_op(be, c, op)) out.push_back(std::move(r));
   return out;
 }
 

@@ -47,8 +47,16 @@ struct CheckResult {
 
 std::string describe(const OpCase& c);
 
-// Runs every check for the case on a freshly made backend; returns one
-// result per operation and input kind.
+// The operations checked, named as the benchmarks name them
+// (bench/ops_bench.cpp): the eight primitives, then "train_step", which runs
+// every composite step (forward_train, loss_grad, backward, forward_infer,
+// update) as the trainer chains them.
+const std::vector<std::string>& op_names();
+
+// Runs the checks of one operation (a name from op_names(); anything else is
+// std::invalid_argument) on `be`; returns one result per input kind.
+std::vector<CheckResult> check_op(Backend& be, const OpCase& c, const std::string& op);
+// Every operation's checks on a freshly made backend.
 std::vector<CheckResult> check_backend(const OpCase& c);
 // The same, on a backend object the caller made (lets tests inject faults).
 std::vector<CheckResult> check_backend(Backend& be, const OpCase& c);
