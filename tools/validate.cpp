@@ -1,6 +1,7 @@
 // validate: loops over backends x ISA paths x batch sizes, runs the shared
 // OpTester, merges each operation's results over the batch sizes into one
-// row (worst error, largest tolerance, all must pass).
+// row (worst error, largest tolerance, all must pass). The command is three
+// steps: parse the options, select the (backend, ISA path) pairs, run them.
 #include "tools/validate.h"
 
 #include <omp.h>
@@ -69,82 +70,111 @@ void print_rows(std::ostream& out, const std::vector<OpRow>& rows) {
   out << std::flush;
 }
 
-int validate_main(int argc, const char* const* argv, const std::vector<BackendInfo>& registry,
-                  std::ostream& out, std::ostream& err) {
-  CLI::App app{"Check every operation of a kernel backend against the Eigen reference."};
+namespace {
+
+// What the command line asked for.
+struct Options {
   std::string backend = "all", isa;
-  int threads = 0;
+  int threads = 0;  // 0: all cores
   std::vector<int> batches = {1, 3, 32, 67};
   std::uint64_t seed = 1000;
+};
+
+// A (backend, ISA path) pair to check.
+using Path = std::pair<const BackendInfo*, std::string>;
+
+// Exit codes of validate_main (validate.h); kGoOn: no exit yet.
+constexpr int kGoOn = -1, kUsageError = 2;
+
+// "all, simd, im2col, ...": what --backend accepts.
+std::string backend_names(const std::vector<BackendInfo>& registry) {
   std::string names = "all";
   for (const auto& b : registry) names += ", " + b.name;
-  app.add_option("--backend", backend, "backend to check, or all (" + names + ")")
+  return names;
+}
+
+// Parses the command line into `o`. Returns kGoOn, or the exit code when
+// the command ends here (--help: 0, a usage error: 2).
+int parse(int argc, const char* const* argv, const std::vector<BackendInfo>& registry, Options& o,
+          std::ostream& out, std::ostream& err) {
+  CLI::App app{"Check every operation of a kernel backend against the Eigen reference."};
+  app.add_option("--backend", o.backend, "backend to check, or all (" + backend_names(registry) + ")")
       ->capture_default_str();
-  app.add_option("--isa", isa,
+  app.add_option("--isa", o.isa,
                  "check only this instruction-set path (default: every path the CPU supports)");
   auto* threads_opt =
-      app.add_option("--threads", threads, "threads for threaded backends (default: all cores)");
-  app.add_option("--batches", batches, "batch sizes, comma-separated")
+      app.add_option("--threads", o.threads, "threads for threaded backends (default: all cores)");
+  app.add_option("--batches", o.batches, "batch sizes, comma-separated")
       ->delimiter(',')
       ->capture_default_str();
-  app.add_option("--seed", seed, "base seed; batch size b uses seed + b")->capture_default_str();
+  app.add_option("--seed", o.seed, "base seed; batch size b uses seed + b")->capture_default_str();
   try {
     app.parse(argc, argv);
   } catch (const CLI::CallForHelp& e) {
     return app.exit(e, out, err);
   } catch (const CLI::ParseError& e) {
     err << "error: " << e.what() << "\n";
-    return 2;
+    return kUsageError;
   }
-  if (*threads_opt && threads < 1) {
-    err << "error: --threads must be >= 1 (got " << threads << ")\n";
-    return 2;
+  if (*threads_opt && o.threads < 1) {
+    err << "error: --threads must be >= 1 (got " << o.threads << ")\n";
+    return kUsageError;
   }
-  if (!*threads_opt) threads = omp_get_max_threads();
-  for (int b : batches)
+  if (!*threads_opt) o.threads = omp_get_max_threads();
+  for (int b : o.batches)
     if (b < 1) {
       err << "error: --batches: every batch size must be >= 1 (got " << b << ")\n";
-      return 2;
+      return kUsageError;
     }
+  return kGoOn;
+}
 
+// The (backend, ISA path) pairs the options select, into `paths`. Returns
+// kGoOn, or kUsageError for an unknown backend or a path nothing can run.
+int select_paths(const Options& o, const std::vector<BackendInfo>& registry, std::vector<Path>& paths,
+                 std::ostream& out, std::ostream& err) {
   std::vector<const BackendInfo*> chosen;
   for (const auto& b : registry)
-    if (backend == "all" || b.name == backend || (backend == "auto" && &b == &registry.front()))
+    if (o.backend == "all" || b.name == o.backend || (o.backend == "auto" && &b == &registry.front()))
       chosen.push_back(&b);
   if (chosen.empty()) {
-    err << "error: --backend: unknown backend '" << backend << "' (valid: " << names << ")\n";
-    return 2;
+    err << "error: --backend: unknown backend '" << o.backend << "' (valid: " << backend_names(registry)
+        << ")\n";
+    return kUsageError;
   }
-  // (backend, isa) pairs to check.
-  std::vector<std::pair<const BackendInfo*, std::string>> paths;
   for (const auto* b : chosen) {
     const auto avail = b->isa_paths();
-    if (isa.empty()) {
+    if (o.isa.empty()) {
       for (const auto& p : avail) paths.emplace_back(b, p);
-    } else if (std::find(avail.begin(), avail.end(), isa) != avail.end()) {
-      paths.emplace_back(b, isa);
+    } else if (std::find(avail.begin(), avail.end(), o.isa) != avail.end()) {
+      paths.emplace_back(b, o.isa);
     } else if (chosen.size() == 1) {
       std::string list;
       for (const auto& p : avail) list += (list.empty() ? "" : ", ") + p;
-      err << "error: --isa: backend " << b->name << " cannot run path '" << isa
+      err << "error: --isa: backend " << b->name << " cannot run path '" << o.isa
           << "' on this CPU (available: " << list << ")\n";
-      return 2;
+      return kUsageError;
     } else {
-      out << "validate: backend=" << b->name << " has no path '" << isa << "' on this CPU: skipped\n";
+      out << "validate: backend=" << b->name << " has no path '" << o.isa << "' on this CPU: skipped\n";
     }
   }
   if (paths.empty()) {
-    err << "error: --isa: no backend can run path '" << isa << "' on this CPU\n";
-    return 2;
+    err << "error: --isa: no backend can run path '" << o.isa << "' on this CPU\n";
+    return kUsageError;
   }
+  return kGoOn;
+}
 
+// Checks every path, prints its table and the summary; returns 0 when all
+// pass, else 1.
+int run(const Options& o, const std::vector<Path>& paths, std::ostream& out) {
   std::string blist;
-  for (int b : batches) blist += (blist.empty() ? "" : ",") + std::to_string(b);
+  for (int b : o.batches) blist += (blist.empty() ? "" : ",") + std::to_string(b);
   int failed_ops = 0, checked_ops = 0;
   for (const auto& [info, p] : paths) {
-    out << "validate: backend=" << info->name << " isa=" << p << " threads=" << threads
-        << " batches=" << blist << " seed=" << seed << "+B\n";
-    const auto rows = check_path(*info, p, threads, batches, seed);
+    out << "validate: backend=" << info->name << " isa=" << p << " threads=" << o.threads
+        << " batches=" << blist << " seed=" << o.seed << "+B\n";
+    const auto rows = check_path(*info, p, o.threads, o.batches, o.seed);
     print_rows(out, rows);
     for (const auto& r : rows) {
       ++checked_ops;
@@ -161,6 +191,17 @@ int validate_main(int argc, const char* const* argv, const std::vector<BackendIn
     out << "all PASS\n";
   out << std::flush;
   return failed_ops ? 1 : 0;
+}
+
+}  // namespace
+
+int validate_main(int argc, const char* const* argv, const std::vector<BackendInfo>& registry,
+                  std::ostream& out, std::ostream& err) {
+  Options o;
+  if (const int rc = parse(argc, argv, registry, o, out, err); rc != kGoOn) return rc;
+  std::vector<Path> paths;
+  if (const int rc = select_paths(o, registry, paths, out, err); rc != kGoOn) return rc;
+  return run(o, paths, out);
 }
 
 }  // namespace cnn::validate
