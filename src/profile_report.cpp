@@ -16,11 +16,6 @@ namespace cnn {
 
 namespace {
 
-const char* kind_name(const Profiler::Entry& e) {
-  if (e.nested) return "nested";
-  return e.kind == OpKind::outside ? "outside" : "layer";
-}
-
 std::string json_string(const std::string& s) {
   std::string r = "\"";
   for (unsigned char c : s) {
@@ -75,74 +70,141 @@ ProfileInfo make_profile_info(const Backend& be, int batch, int epochs, double t
   return i;
 }
 
+namespace {
+
+// The per-call, rate and share columns, from r.calls, r.seconds and the
+// flops summed over the calls.
+void set_rates(ProfileRow& r, double flops, double train_seconds) {
+  r.flops_per_call = r.calls ? flops / double(r.calls) : 0;
+  r.gflops = r.seconds > 0 ? flops / r.seconds * 1e-9 : 0;
+  r.share = train_seconds > 0 ? r.seconds / train_seconds : 0;
+}
+
+bool fused_name(const std::string& op) { return op.find('+') != std::string::npos; }
+
+ProfileRow entry_row(const Profiler::Entry& e, const std::string& group, const char* kind,
+                     double train_seconds) {
+  ProfileRow r;
+  r.group = group;
+  r.op = e.op;
+  r.kind = kind;
+  r.fused = fused_name(e.op);
+  r.calls = e.calls;
+  r.seconds = e.seconds;
+  set_rates(r, e.flops, train_seconds);
+  return r;
+}
+
+// The group's row (its top-level scopes summed), then its sub-rows when more
+// than one scope was reported in it; returns the group's seconds.
+double add_group_rows(std::vector<ProfileRow>& rows, const Profiler& prof, int g,
+                      double train_seconds) {
+  std::vector<const Profiler::Entry*> all, top;
+  for (const auto& e : prof.entries())
+    if (e.kind == OpKind::layer && e.group == g) {
+      all.push_back(&e);
+      if (!e.nested) top.push_back(&e);
+    }
+  ProfileRow r;
+  r.group = kLayerGroups[g].label;
+  r.kind = "group";
+  double flops = 0;
+  for (const auto* e : top) {
+    r.calls = std::max(r.calls, e->calls);  // split layers run once per step each
+    r.seconds += e->seconds;
+    flops += e->flops;
+  }
+  if (top.size() == 1) {
+    r.op = top[0]->op;
+    r.fused = fused_name(r.op);
+  }
+  set_rates(r, flops, train_seconds);
+  rows.push_back(r);
+  // Top-level scopes first, then those nested in them (which close, and
+  // so are first seen, before the scope around them).
+  if (all.size() > 1)
+    for (bool nested : {false, true})
+      for (const auto* e : all)
+        if (e->nested == nested)
+          rows.push_back(entry_row(*e, r.group, nested ? "nested" : "layer", train_seconds));
+  return r.seconds;
+}
+
+// What a row is called in the table's first column.
+std::string table_name(const ProfileRow& r) {
+  if (r.kind == "group") return r.fused ? r.group + " [fused]" : r.group;
+  if (r.kind == "layer") return "    " + r.op;
+  if (r.kind == "nested") return "    (in) " + r.op;
+  if (r.kind == "total") return "training total";
+  return r.op;
+}
+
+}  // namespace
+
 std::vector<ProfileRow> profile_rows(const Profiler& prof, double train_seconds) {
   std::vector<ProfileRow> rows;
   double counted = 0;  // seconds inside top-level scopes
-  auto row = [&](const Profiler::Entry& e) {
-    ProfileRow r;
-    r.op = e.op;
-    r.kind = kind_name(e);
-    r.calls = e.calls;
-    r.seconds = e.seconds;
-    r.flops_per_call = e.calls ? e.flops / double(e.calls) : 0;
-    r.gflops = e.seconds > 0 ? e.flops / e.seconds * 1e-9 : 0;
-    r.share = train_seconds > 0 ? e.seconds / train_seconds : 0;
-    if (!e.nested) counted += e.seconds;
-    rows.push_back(r);
-  };
-  // Layers first (nested ones right after, in reporting order), then outside.
-  for (const auto& e : prof.entries())
-    if (e.kind == OpKind::layer) row(e);
-  for (const auto& e : prof.entries())
-    if (e.kind == OpKind::outside) row(e);
+  for (int g = 0; g < kLayerGroupCount; ++g)
+    counted += add_group_rows(rows, prof, g, train_seconds);
+  for (const char* name : kOutsideOps) {
+    Profiler::Entry none;
+    none.op = name;
+    const Profiler::Entry* found = &none;
+    for (const auto& e : prof.entries())
+      if (e.kind == OpKind::outside && e.op == name) found = &e;
+    rows.push_back(entry_row(*found, "outside", "outside", train_seconds));
+    counted += found->seconds;
+  }
   ProfileRow rest;
+  rest.group = "outside";
   rest.op = kBookkeepingRow;
   rest.kind = "outside";
   rest.seconds = train_seconds - counted;
-  rest.share = train_seconds > 0 ? rest.seconds / train_seconds : 0;
+  set_rates(rest, 0, train_seconds);
   rows.push_back(rest);
+  ProfileRow total;
+  total.group = total.kind = "total";
+  total.seconds = train_seconds;
+  set_rates(total, 0, train_seconds);
+  rows.push_back(total);
   return rows;
 }
 
 void write_profile_table(std::ostream& out, const ProfileInfo& info, const Profiler& prof) {
   const auto rows = profile_rows(prof, info.train_seconds);
-  // The name column fits the longest reported name (fused ones are long).
-  int w = 22;
-  for (const auto& r : rows) w = std::max(w, int(r.op.size()) + (r.kind == "nested" ? 7 : 0));
+  int w = 22;  // the name column fits the longest row name
+  for (const auto& r : rows) w = std::max(w, int(table_name(r).size()));
   char line[512];
   out << "\nProfile: backend=" << info.backend << " isa=" << info.isa << " threads=" << info.threads
       << " batch=" << info.batch << " epochs=" << info.epochs << " | " << info.cpu_model << ", "
       << info.cores << " cores\n";
   // "µs" is two bytes and one column: pad the header by hand.
-  out << std::string("operation") + std::string(w - 9, ' ') +
+  out << std::string("layer") + std::string(w - 5, ' ') +
              "    calls     total ms      µs/call    GFLOP/s    share\n";
-  bool outside_header = false;
   for (const auto& r : rows) {
-    if (r.kind == "outside" && !outside_header) {
-      out << "-- outside the layers --\n";
-      outside_header = true;
-    }
-    std::string name = r.kind == "nested" ? "  (in) " + r.op : r.op;
+    if (r.kind == "outside" && r.op == kOutsideOps[0]) out << "-- outside the layers --\n";
     std::string calls = r.calls ? std::to_string(r.calls) : "-";
     std::string per = r.calls ? fmt("%.2f", r.seconds / double(r.calls) * 1e6) : "-";
     std::string gf = r.flops_per_call > 0 ? fmt("%.2f", r.gflops) : "-";
-    std::snprintf(line, sizeof line, "%-*s %8s %12.1f %12s %10s %7.1f%%\n", w, name.c_str(),
-                  calls.c_str(), r.seconds * 1e3, per.c_str(), gf.c_str(), r.share * 100);
+    if (r.kind == "total") calls = per = gf = "";
+    std::snprintf(line, sizeof line, "%-*s %8s %12.1f %12s %10s %7.1f%%\n", w,
+                  table_name(r).c_str(), calls.c_str(), r.seconds * 1e3, per.c_str(), gf.c_str(),
+                  r.share * 100);
     out << line;
   }
-  std::snprintf(line, sizeof line, "%-*s %8s %12.1f %12s %10s %7.1f%%\n", w, "training total", "",
-                info.train_seconds * 1e3, "", "", 100.0);
-  out << line;
   if (prof.misplaced())
     out << "warning: " << prof.misplaced()
         << " operation reports came from inside a parallel region or another thread and were "
            "dropped (OpScope belongs outside parallel regions)\n";
+  for (const auto& e : prof.errors())
+    out << "error: profiler vocabulary: " << e << "; its time is counted under bookkeeping\n";
 }
 
 void write_profile_csv(std::ostream& out, const Profiler& prof, double train_seconds) {
-  out << "op,kind,calls,total_ms,us_per_call,flops_per_call,gflops,share\n";
+  out << "group,op,kind,fused,calls,total_ms,us_per_call,flops_per_call,gflops,share\n";
   for (const auto& r : profile_rows(prof, train_seconds)) {
-    out << csv_field(r.op) << ',' << r.kind << ',' << r.calls << ',' << num(r.seconds * 1e3) << ','
+    out << csv_field(r.group) << ',' << csv_field(r.op) << ',' << r.kind << ',' << int(r.fused)
+        << ',' << r.calls << ',' << num(r.seconds * 1e3) << ','
         << num(r.calls ? r.seconds / double(r.calls) * 1e6 : 0) << ',' << num(r.flops_per_call)
         << ',' << num(r.gflops) << ',' << num(r.share) << '\n';
   }
@@ -159,11 +221,15 @@ void write_profile_json(std::ostream& out, const ProfileInfo& info, const Profil
       << "  \"machine\": {\"cpu\": " << json_string(info.cpu_model) << ", \"cores\": " << info.cores
       << "},\n"
       << "  \"misplaced_reports\": " << prof.misplaced() << ",\n"
-      << "  \"ops\": [\n";
+      << "  \"errors\": [";
+  for (std::size_t i = 0; i < prof.errors().size(); ++i)
+    out << (i ? ", " : "") << json_string(prof.errors()[i]);
+  out << "],\n  \"rows\": [\n";
   const auto rows = profile_rows(prof, info.train_seconds);
   for (std::size_t i = 0; i < rows.size(); ++i) {
     const auto& r = rows[i];
-    out << "    {\"op\": " << json_string(r.op) << ", \"kind\": " << json_string(r.kind)
+    out << "    {\"group\": " << json_string(r.group) << ", \"op\": " << json_string(r.op)
+        << ", \"kind\": " << json_string(r.kind) << ", \"fused\": " << (r.fused ? "true" : "false")
         << ", \"calls\": " << r.calls << ", \"total_ms\": " << num(r.seconds * 1e3)
         << ", \"us_per_call\": " << num(r.calls ? r.seconds / double(r.calls) * 1e6 : 0)
         << ", \"flops_per_call\": " << num(r.flops_per_call) << ", \"gflops\": " << num(r.gflops)

@@ -1,10 +1,22 @@
 // The per-operation profile of a training run (`mnist_cnn --profile`) as a
-// table, CSV and JSON. The rows are whatever operations the backend reported
-// (kernels/profiler.h), in first-seen order, so fused operations of a
-// backend appear under their own names; then the time outside the layers:
-// the trainer's own reported work (gathering batches) and the rest of the
-// training time (shuffling, the loss checks, the loop itself), so that the
-// shares of the non-nested rows add up to 100% of the training time.
+// table, CSV and JSON, with the same rows for every backend, so profiles of
+// different backends line up row by row:
+//
+//   conv+pool fwd   one row per layer group of kernels/profiler.h, in
+//   fc fwd          network order: the time of every scope the backend
+//   softmax xent    reported in that group (nested scopes counted once).
+//   fc bwd          A group reported as one fused scope ("conv_fwd+pool_fwd")
+//   pool+conv bwd   is marked fused; a group whose layers were reported
+//   sgd update      separately (conv_fwd, pool_fwd) or with scopes nested
+//                   inside the fused one lists them as indented sub-rows.
+//   gather          outside the layers: the trainer's own reported work
+//   bookkeeping     the rest of the training time (shuffling, the loss
+//                   checks, the loop itself)
+//   training total  the training loop's wall time
+//
+// The group rows and the outside rows add up to 100% of the training time.
+// The CSV and JSON carry every row's group, op, kind and fused flag, so
+// tools/plot draws the same segments, in the same colours, for every backend.
 #pragma once
 
 #include <iosfwd>
@@ -29,9 +41,15 @@ struct ProfileInfo {
 ProfileInfo make_profile_info(const Backend& be, int batch, int epochs, double train_seconds);
 
 struct ProfileRow {
+  std::string group;  // a kLayerGroups label, "outside" or "total"
+  // The reported name; on a group row the one scope that made it, or "" when
+  // several did (see its sub-rows) or none; "" on the total.
   std::string op;
-  std::string kind;  // "layer", "nested" (inside another row), "outside"
-  long calls = 0;    // 0 for the "bookkeeping" remainder
+  // "group"; "layer" or "nested" (a sub-row: one reported scope of the group
+  // above it, at the top level or inside another scope); "outside"; "total".
+  std::string kind;
+  bool fused = false;  // group row: reported as one fused scope; sub-row: a fused name
+  long calls = 0;      // 0 for the "bookkeeping" remainder and the total
   double seconds = 0;
   double flops_per_call = 0;  // 0 = not counted
   double gflops = 0;          // flops / seconds / 1e9; 0 when not counted
@@ -41,11 +59,12 @@ struct ProfileRow {
 // The name of the remainder row: training time not inside any reported scope.
 inline constexpr const char* kBookkeepingRow = "bookkeeping";
 
-// Layer rows, nested rows, outside rows, then the bookkeeping remainder.
+// Group rows (each followed by its sub-rows, if any), the outside rows
+// (kOutsideOps, then the bookkeeping remainder), then the total.
 std::vector<ProfileRow> profile_rows(const Profiler& prof, double train_seconds);
 
 void write_profile_table(std::ostream& out, const ProfileInfo& info, const Profiler& prof);
-// Header: op,kind,calls,total_ms,us_per_call,flops_per_call,gflops,share
+// Header: group,op,kind,fused,calls,total_ms,us_per_call,flops_per_call,gflops,share
 void write_profile_csv(std::ostream& out, const Profiler& prof, double train_seconds);
 void write_profile_json(std::ostream& out, const ProfileInfo& info, const Profiler& prof);
 
