@@ -1,5 +1,5 @@
-// Naive softmax + cross-entropy with the gradient at the logits; also the
-// SGD update. expf/logf are the C library's, as in the reference.
+// Naive softmax + cross-entropy with the gradient at the logits. expf/logf
+// are the C library's, as in the reference.
 #include <cmath>
 
 #include "kernels/naive/naive.h"
@@ -27,10 +27,6 @@ float softmax_xent_naive(int B, const float* logits, const std::uint8_t* labels,
     for (int j = 0; j < kClasses; ++j) d[j] = (p[j] - (j == y ? 1.0f : 0.0f)) * scale;
   }
   return loss;
-}
-
-void sgd_update_naive(float lr, float* p, const float* g, std::size_t n) {
-  for (std::size_t i = 0; i < n; ++i) p[i] -= lr * g[i];
 }
 
 }  // namespace cnn
