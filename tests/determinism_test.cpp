@@ -238,34 +238,19 @@ TEST(ParallelHelpers, SplitRangeTilesInGranules) {
   }
 }
 
-TEST(ParallelHelpers, ChunkReductionIndependentOfThreadCount) {
-  // Chunks depend on the batch only.
-  EXPECT_EQ(par::batch_chunks(3), 3);
-  EXPECT_EQ(par::batch_chunks(67), par::kBatchChunks);
-  int covered = 0;
-  for (int c = 0; c < par::batch_chunks(67); ++c) covered += par::batch_chunk(67, c).size();
-  EXPECT_EQ(covered, 67);
-
-  // Values of wildly different magnitudes, so the order of the additions
-  // shows in the bits.
-  const std::size_t n = 1000;  // not a multiple of a cache line
-  par::ChunkSlots slots(par::kBatchChunks, n);
-  EXPECT_EQ(slots.stride() % 16, 0u);
-  EXPECT_GE(slots.stride(), n);
-  std::mt19937 g(7);
-  std::uniform_real_distribution<float> u(-1, 1);
-  for (int c = 0; c < slots.chunks(); ++c)
-    for (std::size_t i = 0; i < n; ++i) slots.slot(c)[i] = u(g) * std::ldexp(1.0f, (c * 5) % 23);
-  std::vector<float> serial(n);
-  for (std::size_t i = 0; i < n; ++i) {
-    float s = slots.slot(0)[i];
-    for (int c = 1; c < slots.chunks(); ++c) s += slots.slot(c)[i];
-    serial[i] = s;
-  }
-  for (int threads : {1, 2, 3}) {
-    std::vector<float> out(n, -1.0f);
-    slots.reduce(slots.chunks(), out.data(), threads);
-    EXPECT_EQ(std::memcmp(out.data(), serial.data(), n * sizeof(float)), 0) << "threads=" << threads;
+TEST(ParallelHelpers, OmpRegionRunsEveryThreadInTheRequestedMode) {
+  if (!par::ftz_supported()) GTEST_SKIP() << "FTZ/DAZ is x86-only; a no-op on this CPU";
+  const bool before = par::ftz_enabled();
+  for (bool ftz : {true, false}) {
+    std::vector<int> mode(3, -1);
+    int team = 0;
+    par::omp_region(3, ftz, [&](int t, int nt) {
+      mode[t] = par::ftz_enabled();
+      if (t == 0) team = nt;
+    });
+    ASSERT_GE(team, 1);
+    for (int t = 0; t < team; ++t) EXPECT_EQ(mode[t], int(ftz)) << "thread " << t << " ftz=" << ftz;
+    EXPECT_EQ(par::ftz_enabled(), before) << "the caller's mode leaked out of the region";
   }
 }
 

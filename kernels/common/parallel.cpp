@@ -1,11 +1,8 @@
-// Threading helpers (see parallel.h): deterministic splits, per-chunk
-// gradient slots with an ordered reduction, and the FTZ/DAZ scope.
+// Threading helpers (see parallel.h): the deterministic split and the
+// FTZ/DAZ scope.
 #include "kernels/common/parallel.h"
 
-#include <omp.h>
-
 #include <algorithm>
-#include <stdexcept>
 
 #if CNN_X86
 #include <xmmintrin.h>
@@ -22,39 +19,6 @@ Range split_range(int n, int part, int parts, int grain) {
   r.begin = static_cast<int>(std::min<long long>(g0 * grain, n));
   r.end = static_cast<int>(std::min<long long>(g1 * grain, n));
   return r;
-}
-
-int batch_chunks(int B) { return B < kBatchChunks ? (B > 0 ? B : 0) : kBatchChunks; }
-
-Range batch_chunk(int B, int chunk) { return split_range(B, chunk, batch_chunks(B), 1); }
-
-ChunkSlots::ChunkSlots(int chunks, std::size_t n) : chunks_(chunks), n_(n) {
-  if (chunks < 1) throw std::invalid_argument("ChunkSlots: chunks must be >= 1");
-  constexpr std::size_t line = kAlign / sizeof(float);  // 16 floats
-  stride_ = (n + line - 1) / line * line;
-  buf_.resize(stride_ * std::size_t(chunks));
-}
-
-void ChunkSlots::reduce_range(int k, float* out, std::size_t begin, std::size_t end) const {
-  if (k < 1 || k > chunks_) throw std::out_of_range("ChunkSlots::reduce: bad chunk count");
-  if (end > n_) throw std::out_of_range("ChunkSlots::reduce: range past the slot size");
-  const float* s0 = slot(0);
-  for (std::size_t i = begin; i < end; ++i) out[i] = s0[i];
-  for (int c = 1; c < k; ++c) {
-    const float* s = slot(c);
-    for (std::size_t i = begin; i < end; ++i) out[i] += s[i];
-  }
-}
-
-void ChunkSlots::reduce(int k, float* out, int threads) const {
-  if (k < 1 || k > chunks_) throw std::out_of_range("ChunkSlots::reduce: bad chunk count");
-  constexpr int line = int(kAlign / sizeof(float));
-  const int n = static_cast<int>(n_);
-#pragma omp parallel num_threads(threads)
-  {
-    const Range r = split_range(n, omp_get_thread_num(), omp_get_num_threads(), line);
-    reduce_range(k, out, std::size_t(r.begin), std::size_t(r.end));
-  }
 }
 
 #if CNN_X86

@@ -9,18 +9,14 @@
 //    work whose result does not depend on the split: per-sample outputs, or
 //    parameter gradients computed "owner computes" (the thread owning an
 //    element does the whole sum for it, in the serial order).
-//  - batch_chunk / ChunkSlots: a split of a batch into a FIXED set of chunks
-//    (a function of the batch size only) with one gradient slot per chunk,
-//    padded to whole cache lines, and a reduction that adds the slots in
-//    chunk order. Threads may take any chunks; the sums are the same.
 //  - FtzScope: flush-to-zero / denormals-are-zero on the calling thread for
 //    a scope (x86 MXCSR; a no-op elsewhere), restored on exit so the caller's
 //    floating-point mode is never leaked.
+//  - omp_region: an OpenMP parallel region whose every thread runs under the
+//    backend's FtzScope, the way a threaded backend opens each region.
 #pragma once
 
-#include <cstddef>
-
-#include "kernels/buffer.h"
+#include <omp.h>
 
 namespace cnn::par {
 
@@ -33,39 +29,6 @@ struct Range {
 // (the last granule may be short); parts get a balanced number of granules
 // (they differ by at most one), in order, so the ranges tile [0, n).
 Range split_range(int n, int part, int parts, int grain = 1);
-
-// The batch is split into min(B, kBatchChunks) chunks of balanced contiguous
-// sample ranges. The split depends on B only, never on the thread count.
-constexpr int kBatchChunks = 16;
-int batch_chunks(int B);
-Range batch_chunk(int B, int chunk);
-
-// One gradient slot of n floats per chunk, each starting on its own cache
-// line (the stride is rounded up to 64 bytes), allocated once.
-class ChunkSlots {
- public:
-  ChunkSlots() = default;
-  ChunkSlots(int chunks, std::size_t n);
-  int chunks() const { return chunks_; }
-  std::size_t size() const { return n_; }
-  std::size_t stride() const { return stride_; }  // floats between slots
-  float* slot(int c) { return buf_.data() + std::size_t(c) * stride_; }
-  const float* slot(int c) const { return buf_.data() + std::size_t(c) * stride_; }
-
-  // out[i] = ((slot0[i] + slot1[i]) + slot2[i]) + ... over the first k slots,
-  // for i in [begin, end): the chunk order is fixed, so any split of the
-  // index range among threads gives the same bits. 1 <= k <= chunks() and
-  // end <= size(), else std::out_of_range.
-  void reduce_range(int k, float* out, std::size_t begin, std::size_t end) const;
-  // The same over [0, n), split among `threads` OpenMP threads (a parallel
-  // region of its own; call it outside one). Split on cache-line granules.
-  void reduce(int k, float* out, int threads) const;
-
- private:
-  int chunks_ = 0;
-  std::size_t n_ = 0, stride_ = 0;
-  Buffer<float> buf_;
-};
 
 // True where FtzScope can change the mode (x86); elsewhere it does nothing.
 bool ftz_supported();
@@ -87,5 +50,16 @@ class FtzScope {
   unsigned saved_ = 0;
   bool changed_ = false;
 };
+
+// Runs f(thread, threads) once on every thread of an OpenMP team of
+// `threads` (one parallel region), each thread under FtzScope(ftz).
+template <class F>
+void omp_region(int threads, bool ftz, F&& f) {
+#pragma omp parallel num_threads(threads)
+  {
+    FtzScope mode(ftz);
+    f(omp_get_thread_num(), omp_get_num_threads());
+  }
+}
 
 }  // namespace cnn::par
