@@ -1,8 +1,8 @@
-// Fully connected backward pieces, split so that threads never sum across
-// each other: the weight gradient by input-feature rows (owner computes over
-// the whole batch), the input gradient by samples. Every element sees naive's
-// terms in naive's order (kernels/naive/fc.cpp): dw[i*10+j] and db[j] from +0
-// over ascending samples, din[i] from 0 over ascending j.
+// The fc weight gradient, owner computes: one call sums a block of rows of
+// dW over the whole batch, so threads never sum across each other. Every
+// element sees naive's terms in naive's order (kernels/naive/fc.cpp):
+// dw[i*10+j] from +0 over ascending samples. The input gradient (per sample)
+// and the bias gradient (one unit) are naive's and the shared fc_bwd_db.
 #include "kernels/omp/omp.h"
 
 namespace cnn {
@@ -19,24 +19,6 @@ void fc_bwd_dw_omp(int B, const float* in, const float* d, int i0, int i1, float
       for (int j = 0; j < kClasses; ++j) acc[j] += xi * dn[j];
     }
     for (int j = 0; j < kClasses; ++j) dw[i * kClasses + j] = acc[j];
-  }
-}
-
-void fc_bwd_db_omp(int B, const float* d, float* db) {
-  for (int j = 0; j < kClasses; ++j) db[j] = 0.0f;
-  for (int n = 0; n < B; ++n)
-    for (int j = 0; j < kClasses; ++j) db[j] += d[std::size_t(n) * kClasses + j];
-}
-
-void fc_bwd_din_omp(int n0, int n1, const float* w, const float* d, float* din) {
-  for (int n = n0; n < n1; ++n) {
-    const float* dn = d + std::size_t(n) * kClasses;
-    float* dx = din + std::size_t(n) * kFeatures;
-    for (int i = 0; i < kFeatures; ++i) {
-      float s = 0.0f;
-      for (int j = 0; j < kClasses; ++j) s += dn[j] * w[i * kClasses + j];
-      dx[i] = s;
-    }
   }
 }
 

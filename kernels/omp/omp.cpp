@@ -1,16 +1,20 @@
-// The omp backend object. Each primitive is one parallel region; the
-// composite steps fuse a whole step into one region (forward: conv, pool and
-// fc per sample while its activations are still in cache; backward: fc input
-// gradient, pool backward and image padding per sample, plus the fc weight
-// rows, one barrier, then the conv filters); the loss and the SGD update are
-// serial. A training batch costs two fork/joins and one barrier. See omp.h
-// for why the results do not depend on the thread count.
+// The omp backend object. Each primitive is one parallel region. Without a
+// profiler the composite steps fuse a whole step into one region (forward:
+// conv, pool and fc per sample while its activations are still in cache;
+// backward: fc input gradient, pool backward and image padding per sample,
+// plus the fc weight rows, one barrier, then the conv filters), so a
+// training batch costs two fork/joins and one barrier; the loss and the SGD
+// update are serial. With a profiler attached each step runs as one region
+// per layer group instead, so that every group is timed on its own; the
+// per-sample and per-unit work is the same either way. See omp.h for why the
+// results do not depend on the thread count.
 #include <omp.h>
 
 #include <algorithm>
 #include <stdexcept>
 #include <string>
 
+#include "kernels/common/fc_bwd_db.h"
 #include "kernels/common/parallel.h"
 #include "kernels/flops.h"
 #include "kernels/naive/naive.h"
@@ -32,6 +36,67 @@ constexpr int kRowUnits = (kFeatures + kRowsPerUnit - 1) / kRowsPerUnit;
 // SGD elements per granule of the split: one cache line.
 constexpr int kLineFloats = int(kAlign / sizeof(float));
 
+// Work-shared loops for the threads of a region (orphaned `omp for`): each i
+// in [0, count) is handed to whichever thread asks next (schedule(dynamic)).
+// each() ends with the loop's barrier, each_nowait() does not.
+template <class F>
+void each(int count, F&& f) {
+#pragma omp for schedule(dynamic)
+  for (int i = 0; i < count; ++i) f(i);
+}
+template <class F>
+void each_nowait(int count, F&& f) {
+#pragma omp for schedule(dynamic) nowait
+  for (int i = 0; i < count; ++i) f(i);
+}
+
+// Sample n of a per-sample operation: naive's loop on that sample's slices.
+void conv_fwd_sample_omp(int n, const float* x, const float* w, const float* b, float* act) {
+  conv_fwd_naive(1, x + std::size_t(n) * kImgPixels, w, b, act + std::size_t(n) * kActSize);
+}
+void pool_fwd_sample_omp(int n, const float* act, float* pooled, std::uint8_t* winner) {
+  pool_fwd_naive(1, act + std::size_t(n) * kActSize, pooled + std::size_t(n) * kFeatures,
+                 winner + std::size_t(n) * kFeatures);
+}
+void fc_fwd_sample_omp(int n, const float* in, const float* w, const float* b, float* logits) {
+  fc_fwd_naive(1, in + std::size_t(n) * kFeatures, w, b, logits + std::size_t(n) * kClasses);
+}
+void fc_bwd_din_sample_omp(int n, const float* w, const float* d, float* din) {
+  fc_bwd_din_naive(1, w, d + std::size_t(n) * kClasses, din + std::size_t(n) * kFeatures);
+}
+void pool_bwd_sample_omp(int n, const float* dpooled, const std::uint8_t* winner,
+                         const float* act, float* dact) {
+  pool_bwd_naive(1, dpooled + std::size_t(n) * kFeatures, winner + std::size_t(n) * kFeatures,
+                 act + std::size_t(n) * kActSize, dact + std::size_t(n) * kActSize);
+}
+// x (B,784) -> xpad (B,912): frame n
+void conv_bwd_pad_sample_omp(int n, const float* x, float* xpad) {
+  conv_bwd_pad_naive(x + std::size_t(n) * kImgPixels, xpad + std::size_t(n) * kPadStride);
+}
+
+// fc dW in row blocks plus one unit for db, work-shared; ends with a barrier.
+void fc_bwd_rows_omp(int B, const float* in, const float* d, float* dw, float* db) {
+  each(kRowUnits + 1, [&](int u) {
+    if (u == kRowUnits) {
+      fc_bwd_db(B, d, db);
+      return;
+    }
+    const int i0 = u * kRowsPerUnit, i1 = std::min(kFeatures, i0 + kRowsPerUnit);
+    fc_bwd_dw_omp(B, in, d, i0, i1, dw);
+  });
+}
+
+// xpad (B,912) dact (B,8,28,28) -> dw (72), db (8), one filter per unit
+// [overwritten], work-shared; ends with a barrier.
+void conv_bwd_filters_omp(int B, const float* xpad, const float* dact, float* dw, float* db) {
+  each(kConvC, [&](int oc) {
+    float* dwf = dw + oc * kKernelSize;
+    for (int k = 0; k < kKernelSize; ++k) dwf[k] = 0.0f;
+    db[oc] = 0.0f;
+    conv_bwd_filter_naive(B, xpad, kPadStride, dact + oc * kImgPixels, dwf, db + oc);
+  });
+}
+
 class OmpBackend final : public Backend {
  public:
   OmpBackend(int threads, bool ftz) : threads_(std::max(1, threads)), ftz_(ftz) {}
@@ -48,32 +113,13 @@ class OmpBackend final : public Backend {
 
   // ---- Primitives: one region each -----------------------------------
   void conv_fwd(int B, const float* x, const float* w, const float* b, float* act) override {
-#pragma omp parallel num_threads(threads_)
-    {
-      FtzScope ftz(ftz_);
-#pragma omp for schedule(dynamic)
-      for (int n = 0; n < B; ++n)
-        conv_fwd_naive(1, x + std::size_t(n) * kImgPixels, w, b, act + std::size_t(n) * kActSize);
-    }
+    for_each_sample(B, [&](int n) { conv_fwd_sample_omp(n, x, w, b, act); });
   }
   void pool_fwd(int B, const float* act, float* pooled, std::uint8_t* winner) override {
-#pragma omp parallel num_threads(threads_)
-    {
-      FtzScope ftz(ftz_);
-#pragma omp for schedule(dynamic)
-      for (int n = 0; n < B; ++n)
-        pool_fwd_naive(1, act + std::size_t(n) * kActSize, pooled + std::size_t(n) * kFeatures,
-                       winner + std::size_t(n) * kFeatures);
-    }
+    for_each_sample(B, [&](int n) { pool_fwd_sample_omp(n, act, pooled, winner); });
   }
   void fc_fwd(int B, const float* in, const float* w, const float* b, float* logits) override {
-#pragma omp parallel num_threads(threads_)
-    {
-      FtzScope ftz(ftz_);
-#pragma omp for schedule(dynamic)
-      for (int n = 0; n < B; ++n)
-        fc_fwd_naive(1, in + std::size_t(n) * kFeatures, w, b, logits + std::size_t(n) * kClasses);
-    }
+    for_each_sample(B, [&](int n) { fc_fwd_sample_omp(n, in, w, b, logits); });
   }
   float softmax_xent(int B, const float* logits, const std::uint8_t* labels, float scale,
                      float* probs, float* dlogits) override {
@@ -84,88 +130,86 @@ class OmpBackend final : public Backend {
   }
   void fc_bwd(int B, const float* in, const float* w, const float* d, float* dw, float* db,
               float* din) override {
-#pragma omp parallel num_threads(threads_)
-    {
-      FtzScope ftz(ftz_);
-      if (din) {
-#pragma omp for schedule(dynamic) nowait
-        for (int n = 0; n < B; ++n) fc_bwd_din_omp(n, n + 1, w, d, din);
-      }
-      fc_rows(B, in, d, dw, db);
-    }
+    team([&] {
+      if (din) each_nowait(B, [&](int n) { fc_bwd_din_sample_omp(n, w, d, din); });
+      fc_bwd_rows_omp(B, in, d, dw, db);
+    });
   }
   void pool_bwd(int B, const float* dpooled, const std::uint8_t* winner, const float* act,
                 float* dact) override {
-#pragma omp parallel num_threads(threads_)
-    {
-      FtzScope ftz(ftz_);
-#pragma omp for schedule(dynamic)
-      for (int n = 0; n < B; ++n)
-        pool_bwd_naive(1, dpooled + std::size_t(n) * kFeatures, winner + std::size_t(n) * kFeatures,
-                       act + std::size_t(n) * kActSize, dact + std::size_t(n) * kActSize);
-    }
+    for_each_sample(B, [&](int n) { pool_bwd_sample_omp(n, dpooled, winner, act, dact); });
   }
   void conv_bwd(int B, const float* x, const float* dact, float* dw, float* db) override {
     check_capacity(B);
-#pragma omp parallel num_threads(threads_)
-    {
-      FtzScope ftz(ftz_);
-#pragma omp for schedule(dynamic)
-      for (int n = 0; n < B; ++n) conv_pad_omp(n, n + 1, x, xpad_.data());
-      conv_filters(B, dact, dw, db);
-    }
+    float* xpad = xpad_.data();
+    team([&] {
+      each(B, [&](int n) { conv_bwd_pad_sample_omp(n, x, xpad); });
+      conv_bwd_filters_omp(B, xpad, dact, dw, db);
+    });
   }
   void sgd_update(float lr, float* p, const float* g, std::size_t n) override {
-#pragma omp parallel num_threads(threads_)
-    {
-      FtzScope ftz(ftz_);
+    team([&] {
       const Range r =
           split_range(int(n), omp_get_thread_num(), omp_get_num_threads(), kLineFloats);
       if (r.size() > 0) sgd_update_naive(lr, p + r.begin, g + r.begin, std::size_t(r.size()));
-    }
+    });
   }
 
-  // ---- Composite steps: one region each --------------------------------
+  // ---- Composite steps -------------------------------------------------
   void forward_train(int B, const Params& p, Workspace& ws) override {
-    OpScope scope(prof_, "fwd[conv+pool+fc]", flops::conv_fwd(B) + flops::pool_fwd(B) + flops::fc_fwd(B));
-#pragma omp parallel num_threads(threads_)
-    {
-      FtzScope ftz(ftz_);
-      // Sample by sample: the 25 KB of activations of one sample are pooled
-      // while still in L1.
-#pragma omp for schedule(dynamic)
-      for (int n = 0; n < B; ++n) {
-        float* act = ws.act.data() + std::size_t(n) * kActSize;
-        float* pooled = ws.pooled.data() + std::size_t(n) * kFeatures;
-        conv_fwd_naive(1, ws.x.data() + std::size_t(n) * kImgPixels, p.conv_w.data(),
-                       p.conv_b.data(), act);
-        pool_fwd_naive(1, act, pooled, ws.winner.data() + std::size_t(n) * kFeatures);
-        fc_fwd_naive(1, pooled, p.fc_w.data(), p.fc_b.data(),
-                     ws.logits.data() + std::size_t(n) * kClasses);
-      }
+    float* act = ws.act.data();
+    float* pooled = ws.pooled.data();
+    // Sample by sample: the 25 KB of activations of one sample are pooled
+    // while still in L1.
+    auto conv_pool = [&](int n) {
+      conv_fwd_sample_omp(n, ws.x.data(), p.conv_w.data(), p.conv_b.data(), act);
+      pool_fwd_sample_omp(n, act, pooled, ws.winner.data());
+    };
+    if (!prof_) {
+      for_each_sample(B, [&](int n) {
+        conv_pool(n);
+        fc_fwd_sample_omp(n, pooled, p.fc_w.data(), p.fc_b.data(), ws.logits.data());
+      });
+      return;
     }
+    {
+      OpScope s(prof_, "conv_fwd+pool_fwd", flops::conv_fwd(B) + flops::pool_fwd(B));
+      for_each_sample(B, conv_pool);
+    }
+    OpScope s(prof_, "fc_fwd", flops::fc_fwd(B));
+    fc_fwd(B, pooled, p.fc_w.data(), p.fc_b.data(), ws.logits.data());
   }
 
   void backward(int B, const Params& p, Workspace& ws, Params& g) override {
-    OpScope scope(prof_, "bwd[fc+pool+conv]", flops::fc_bwd(B) + flops::pool_bwd(B) + flops::conv_bwd(B));
     check_capacity(B);
-#pragma omp parallel num_threads(threads_)
-    {
-      FtzScope ftz(ftz_);
-#pragma omp for schedule(dynamic) nowait
-      for (int n = 0; n < B; ++n) {
-        fc_bwd_din_omp(n, n + 1, p.fc_w.data(), ws.dlogits.data(), ws.dpooled.data());
-        pool_bwd_naive(1, ws.dpooled.data() + std::size_t(n) * kFeatures,
-                       ws.winner.data() + std::size_t(n) * kFeatures,
-                       ws.act.data() + std::size_t(n) * kActSize,
-                       ws.dact.data() + std::size_t(n) * kActSize);
-        conv_pad_omp(n, n + 1, ws.x.data(), xpad_.data());
-      }
-      // The fc weight gradient reads only pooled and dlogits: no barrier
-      // before it; its loop ends with one, which the filters need.
-      fc_rows(B, ws.pooled.data(), ws.dlogits.data(), g.fc_w.data(), g.fc_b.data());
-      conv_filters(B, ws.dact.data(), g.conv_w.data(), g.conv_b.data());
+    float* xpad = xpad_.data();
+    auto pool_pad = [&](int n) {
+      pool_bwd_sample_omp(n, ws.dpooled.data(), ws.winner.data(), ws.act.data(), ws.dact.data());
+      conv_bwd_pad_sample_omp(n, ws.x.data(), xpad);
+    };
+    if (!prof_) {
+      team([&] {
+        each_nowait(B, [&](int n) {
+          fc_bwd_din_sample_omp(n, p.fc_w.data(), ws.dlogits.data(), ws.dpooled.data());
+          pool_pad(n);
+        });
+        // The fc weight gradient reads only pooled and dlogits: no barrier
+        // before it; its loop ends with one, which the filters need.
+        fc_bwd_rows_omp(B, ws.pooled.data(), ws.dlogits.data(), g.fc_w.data(), g.fc_b.data());
+        conv_bwd_filters_omp(B, xpad, ws.dact.data(), g.conv_w.data(), g.conv_b.data());
+      });
+      return;
     }
+    {
+      OpScope s(prof_, "fc_bwd", flops::fc_bwd(B));
+      fc_bwd(B, ws.pooled.data(), p.fc_w.data(), ws.dlogits.data(), g.fc_w.data(), g.fc_b.data(),
+             ws.dpooled.data());
+    }
+    OpScope s(prof_, "pool_bwd+conv_bwd", flops::pool_bwd(B) + flops::conv_bwd(B));
+    team([&] {
+      each(B, pool_pad);
+      conv_bwd_filters_omp(B, xpad, ws.dact.data(), g.conv_w.data(), g.conv_b.data());
+    });
   }
 
   // Serial on purpose: 15,770 multiply-subtracts take a few microseconds,
@@ -181,28 +225,21 @@ class OmpBackend final : public Backend {
   }
 
  private:
+  // One parallel region of the backend's team, FTZ set in every thread; f()
+  // runs on each thread and shares out its loops with each()/each_nowait().
+  template <class F>
+  void team(F&& f) {
+    par::omp_region(threads_, ftz_, [&](int, int) { f(); });
+  }
+  // A region with one loop over the samples.
+  template <class F>
+  void for_each_sample(int B, F&& f) {
+    team([&] { each(B, f); });
+  }
   void check_capacity(int B) const {
     if (B > capacity_)
       throw std::logic_error("omp backend: batch " + std::to_string(B) +
                              " is larger than the prepare()d maximum " + std::to_string(capacity_));
-  }
-  // Work-shared loops, called by every thread of a region. Each ends with
-  // the loop's implicit barrier.
-  // fc dW in row blocks, plus one unit for db.
-  static void fc_rows(int B, const float* in, const float* d, float* dw, float* db) {
-#pragma omp for schedule(dynamic)
-    for (int u = 0; u <= kRowUnits; ++u) {
-      if (u == kRowUnits) {
-        fc_bwd_db_omp(B, d, db);
-      } else {
-        const int i0 = u * kRowsPerUnit, i1 = std::min(kFeatures, i0 + kRowsPerUnit);
-        fc_bwd_dw_omp(B, in, d, i0, i1, dw);
-      }
-    }
-  }
-  void conv_filters(int B, const float* dact, float* dw, float* db) {
-#pragma omp for schedule(dynamic)
-    for (int oc = 0; oc < kConvC; ++oc) conv_bwd_omp(B, xpad_.data(), dact, oc, dw, db);
   }
 
   int threads_;

@@ -11,12 +11,13 @@
 //  - Per-sample work (conv, pool and fc forward, the fc input gradient, pool
 //    backward, padding the image for the conv gradient) is handed out one
 //    sample at a time; a sample's outputs depend on that sample alone, and
-//    the naive per-sample loops are called on it.
+//    the naive per-sample functions are called on it.
 //  - Parameter gradients are "owner computes": fc dW is handed out in blocks
 //    of 32 input-feature rows, conv dW and db one filter at a time. The owner
 //    of an element sums its terms over the whole batch in sample order (then
-//    pixel order), from +0, exactly as naive does. fc db (10 values) is one
-//    more unit, summed in sample order.
+//    pixel order), from +0, exactly as naive does: a filter's sums are
+//    naive's own conv_bwd_filter_naive run over the whole batch. fc db (10
+//    values) is one more unit, the shared fc_bwd_db (sample order).
 //  - The loss is summed by one thread in sample order (softmax_xent is a few
 //    thousand flops: threads would cost more than they save).
 //  - The SGD update is element-wise (and serial in the composite step).
@@ -51,23 +52,15 @@
 
 namespace cnn {
 
-constexpr int kPadW = kPadSide;  // 30
-// Floats between padded frames: 900 rounded up to whole cache lines (3648
-// bytes), so threads padding different samples never write the same line.
+// Floats between the padded frames (kPadPixels each) of the conv gradient's
+// scratch: 900 rounded up to whole cache lines (3648 bytes), so threads
+// padding different samples never write the same line.
 constexpr int kPadStride = (kPadPixels + 15) / 16 * 16;  // 912
 
-// Owner-computes parameter-gradient kernels: one call computes a slice of the
-// gradient over the whole batch, in the naive summation order.
+// Owner-computes fc weight gradient: one call computes a block of rows of
+// the gradient over the whole batch, in the naive summation order.
 // in (B,1568) d (B,10) -> dw rows [i0,i1) of (1568,10) [overwritten]
 void fc_bwd_dw_omp(int B, const float* in, const float* d, int i0, int i1, float* dw);
-// d (B,10) -> db (10) [overwritten], summed in sample order
-void fc_bwd_db_omp(int B, const float* d, float* db);
-// w (1568,10) d (B,10) -> din (B,1568) rows [n0,n1) [overwritten]
-void fc_bwd_din_omp(int n0, int n1, const float* w, const float* d, float* din);
-// x (B,784) -> xpad (B,912) frames [n0,n1): each image centred in a zeroed 30x30 frame
-void conv_pad_omp(int n0, int n1, const float* x, float* xpad);
-// xpad (B,912) dact (B,8,28,28) -> dw[oc*9 .. oc*9+8], db[oc] of filter oc [overwritten]
-void conv_bwd_omp(int B, const float* xpad, const float* dact, int oc, float* dw, float* db);
 
 // threads >= 1; ftz: flush-to-zero / denormals-are-zero in every step.
 std::unique_ptr<Backend> make_omp_backend(int threads, bool ftz);
