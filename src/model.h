@@ -1,4 +1,5 @@
-// Model parameters and their initialisation (BASELINE.md, "Initialisation").
+// Model parameters and their initialisation (docs/reference.md,
+// "Initialisation").
 #pragma once
 
 #include "kernels/backend.h"

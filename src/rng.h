@@ -1,6 +1,7 @@
-// The reference program's 64-bit xorshift generator (BASELINE.md, "Random
-// numbers"), reproduced operation for operation so that initialisation and
-// shuffling consume the stream exactly as the reference does.
+// The reference program's 64-bit xorshift generator (docs/reference.md,
+// "Random numbers"), reproduced operation for operation so that
+// initialisation and shuffling consume the stream exactly as the reference
+// does.
 #pragma once
 
 #include <cstdint>
