@@ -2,9 +2,12 @@
 
 #include <zlib.h>
 
+#include <cstdio>
 #include <cstring>
 #include <memory>
 #include <sys/stat.h>
+
+#include "kernels/shapes.h"
 
 namespace cnn {
 
@@ -24,23 +27,24 @@ GzPtr open_file(const std::string& path) {
   return GzPtr(f);
 }
 
+[[noreturn]] void throw_corrupt(gzFile f, const std::string& path) {
+  int err = 0;
+  const char* msg = gzerror(f, &err);
+  throw DataError(path + ": corrupt gzip stream (" + (msg ? msg : "unknown error") + ")");
+}
+
 // Reads up to n bytes; returns how many were read. Throws on a corrupt stream.
 std::size_t read_some(gzFile f, const std::string& path, std::uint8_t* dst, std::size_t n) {
   std::size_t got = 0;
   while (got < n) {
     unsigned chunk = static_cast<unsigned>(std::min<std::size_t>(n - got, 1u << 20));
     int r = gzread(f, dst + got, chunk);
-    if (r < 0) {
-      int err = 0;
-      const char* msg = gzerror(f, &err);
-      throw DataError(path + ": corrupt gzip stream (" + (msg ? msg : "unknown error") + ")");
-    }
+    if (r < 0) throw_corrupt(f, path);
     if (r == 0) {
       // gzread returns 0 both at a clean end and at a truncated gzip stream.
       int err = 0;
-      const char* msg = gzerror(f, &err);
-      if (err != Z_OK && err != Z_STREAM_END)
-        throw DataError(path + ": corrupt gzip stream (" + (msg ? msg : "unknown error") + ")");
+      gzerror(f, &err);
+      if (err != Z_OK && err != Z_STREAM_END) throw_corrupt(f, path);
       break;
     }
     got += static_cast<std::size_t>(r);
@@ -101,11 +105,12 @@ std::vector<std::uint8_t> read_idx_images(const std::string& path, int* count) {
   GzPtr f = open_file(path);
   std::uint32_t s[3];
   read_header(f.get(), path, 0x00000803, 3, s);
-  if (s[1] != 28 || s[2] != 28)
+  if (s[1] != std::uint32_t(kImgH) || s[2] != std::uint32_t(kImgW))
     throw DataError(path + ": images are " + std::to_string(s[1]) + "x" + std::to_string(s[2]) +
-                    ", expected 28x28");
-  if (s[0] > 0x7fffffffu / 784u) throw DataError(path + ": image count " + std::to_string(s[0]) + " is too large");
-  auto data = read_payload(f.get(), path, std::uint64_t(s[0]) * 784, 784, "images");
+                    ", expected " + std::to_string(kImgH) + "x" + std::to_string(kImgW));
+  if (s[0] > 0x7fffffffu / kImgPixels)
+    throw DataError(path + ": image count " + std::to_string(s[0]) + " is too large");
+  auto data = read_payload(f.get(), path, std::uint64_t(s[0]) * kImgPixels, kImgPixels, "images");
   *count = static_cast<int>(s[0]);
   return data;
 }
@@ -117,9 +122,9 @@ std::vector<std::uint8_t> read_idx_labels(const std::string& path) {
   if (s[0] > 0x7fffffffu) throw DataError(path + ": label count " + std::to_string(s[0]) + " is too large");
   auto data = read_payload(f.get(), path, s[0], 1, "labels");
   for (std::size_t i = 0; i < data.size(); ++i)
-    if (data[i] > 9)
+    if (data[i] >= kClasses)
       throw DataError(path + ": label " + std::to_string(data[i]) + " at index " +
-                      std::to_string(i) + " is outside 0-9");
+                      std::to_string(i) + " is outside 0-" + std::to_string(kClasses - 1));
   return data;
 }
 

@@ -20,8 +20,8 @@ class DataError : public std::runtime_error {
 
 struct Dataset {
   int n = 0;
-  std::vector<std::uint8_t> images;  // (n, 784)
-  std::vector<std::uint8_t> labels;  // (n), each 0..9
+  std::vector<std::uint8_t> images;  // (n, kImgPixels)
+  std::vector<std::uint8_t> labels;  // (n), each 0..kClasses-1
 };
 
 std::vector<std::uint8_t> read_idx_images(const std::string& path, int* count);
