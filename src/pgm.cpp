@@ -68,39 +68,48 @@ class Parser {
       fail("image is " + std::to_string(img.width) + "x" + std::to_string(img.height) +
            "; the model takes " + std::to_string(want_w) + "x" + std::to_string(want_h) +
            " images (no resizing is done)");
-    const std::size_t count = std::size_t(img.width) * std::size_t(img.height);
-    img.pixels.resize(count);
-    if (binary) {
-      // Exactly one whitespace byte separates the header from the raster.
-      if (pos_ >= b_.size() || !std::isspace(b_[pos_])) fail("truncated PGM: no pixel data");
-      ++pos_;
-      const std::size_t bps = img.maxval > 255 ? 2 : 1;
-      if (b_.size() - pos_ < count * bps)
-        fail("truncated PGM: " + std::to_string((b_.size() - pos_) / bps) + " of " +
-             std::to_string(count) + " pixels");
-      for (std::size_t i = 0; i < count; ++i) {
-        unsigned v = bps == 2 ? (unsigned(b_[pos_]) << 8 | b_[pos_ + 1]) : b_[pos_];
-        pos_ += bps;
-        check(v, img.maxval);
-        img.pixels[i] = std::uint16_t(v);
-      }
-      // Bytes after the raster (netpbm allows a further image) are ignored.
-    } else {
-      for (std::size_t i = 0; i < count; ++i) {
-        long v = number("pixel");
-        if (v < 0)
-          fail("truncated PGM: " + std::to_string(i) + " of " + std::to_string(count) + " pixels");
-        check(unsigned(v), img.maxval);
-        img.pixels[i] = std::uint16_t(v);
-      }
-      skip_space();
-      if (pos_ != b_.size()) fail("more pixel data than a " + std::to_string(img.width) + "x" +
-                                  std::to_string(img.height) + " image holds");
-    }
+    img.pixels.resize(std::size_t(img.width) * std::size_t(img.height));
+    if (binary)
+      binary_raster(img);
+    else
+      ascii_raster(img);
     return img;
   }
 
  private:
+  // P5: one or two bytes per pixel after exactly one whitespace byte.
+  void binary_raster(PgmImage& img) {
+    const std::size_t count = img.pixels.size();
+    if (pos_ >= b_.size() || !std::isspace(b_[pos_])) fail("truncated PGM: no pixel data");
+    ++pos_;
+    const std::size_t bps = img.maxval > 255 ? 2 : 1;
+    if (b_.size() - pos_ < count * bps)
+      fail("truncated PGM: " + std::to_string((b_.size() - pos_) / bps) + " of " +
+           std::to_string(count) + " pixels");
+    for (std::size_t i = 0; i < count; ++i) {
+      unsigned v = bps == 2 ? (unsigned(b_[pos_]) << 8 | b_[pos_ + 1]) : b_[pos_];
+      pos_ += bps;
+      check(v, img.maxval);
+      img.pixels[i] = std::uint16_t(v);
+    }
+    // Bytes after the raster (netpbm allows a further image) are ignored.
+  }
+
+  // P2: decimal numbers, and nothing but whitespace and comments after them.
+  void ascii_raster(PgmImage& img) {
+    const std::size_t count = img.pixels.size();
+    for (std::size_t i = 0; i < count; ++i) {
+      long v = number("pixel");
+      if (v < 0) fail("truncated PGM: " + std::to_string(i) + " of " + std::to_string(count) + " pixels");
+      check(unsigned(v), img.maxval);
+      img.pixels[i] = std::uint16_t(v);
+    }
+    skip_space();
+    if (pos_ != b_.size())
+      fail("more pixel data than a " + std::to_string(img.width) + "x" + std::to_string(img.height) +
+           " image holds");
+  }
+
   void check(unsigned v, int maxval) const {
     if (v > unsigned(maxval))
       fail("pixel value " + std::to_string(v) + " exceeds the maxval " + std::to_string(maxval));
