@@ -24,11 +24,22 @@ constexpr char kCkptMagic[8] = {'C', 'N', 'N', 'C', 'K', 'P', 'T', '\0'};
 constexpr std::size_t kHeaderBytes = 8 + 4 + 8;
 constexpr std::size_t kCrcBytes = 4;
 constexpr int kShapeCount = 7;
-// What this program is: img_h, img_w, conv_c, kernel, pool, features, classes.
-constexpr std::uint32_t kShape[kShapeCount] = {kImgH, kImgW, kConvC, kKernel, 2, kFeatures, kClasses};
+// What this program is: img_h, img_w, conv_c, kernel, pool (the window,
+// 2), features, classes.
+constexpr std::uint32_t kShape[kShapeCount] = {kImgH,          kImgW,     kConvC,  kKernel,
+                                               kImgH / kPoolH, kFeatures, kClasses};
 constexpr std::size_t kModelPayload = kShapeCount * 4 + kParamCount * 4;
 
 enum class Kind { Model, Checkpoint };
+
+// The bits of a float or double as the unsigned integer of its size, and back.
+template <typename To, typename From>
+To bit_cast(From v) {
+  static_assert(sizeof(To) == sizeof(From), "same size");
+  To u;
+  std::memcpy(&u, &v, sizeof u);
+  return u;
+}
 
 class Writer {
  public:
@@ -36,22 +47,14 @@ class Writer {
     const auto* b = static_cast<const std::uint8_t*>(p);
     buf.insert(buf.end(), b, b + n);
   }
-  void u32(std::uint32_t v) {
-    for (int i = 0; i < 4; ++i) buf.push_back(std::uint8_t(v >> (8 * i)));
+  template <typename U>
+  void uint_le(U v) {
+    for (std::size_t i = 0; i < sizeof v; ++i) buf.push_back(std::uint8_t(v >> (8 * i)));
   }
-  void u64(std::uint64_t v) {
-    for (int i = 0; i < 8; ++i) buf.push_back(std::uint8_t(v >> (8 * i)));
-  }
-  void f32(float v) {
-    std::uint32_t u;
-    std::memcpy(&u, &v, 4);
-    u32(u);
-  }
-  void f64(double v) {
-    std::uint64_t u;
-    std::memcpy(&u, &v, 8);
-    u64(u);
-  }
+  void u32(std::uint32_t v) { uint_le(v); }
+  void u64(std::uint64_t v) { uint_le(v); }
+  void f32(float v) { u32(bit_cast<std::uint32_t>(v)); }
+  void f64(double v) { u64(bit_cast<std::uint64_t>(v)); }
   void f32s(const float* p, std::size_t n) {
     for (std::size_t i = 0; i < n; ++i) f32(p[i]);
   }
@@ -63,32 +66,18 @@ class Writer {
 class Reader {
  public:
   Reader(const std::string& path, const std::uint8_t* p, std::size_t n) : path_(path), p_(p), n_(n) {}
-  std::uint32_t u32() {
-    need(4);
-    std::uint32_t v = 0;
-    for (int i = 0; i < 4; ++i) v |= std::uint32_t(p_[pos_ + i]) << (8 * i);
-    pos_ += 4;
+  template <typename U>
+  U uint_le() {
+    need(sizeof(U));
+    U v = 0;
+    for (std::size_t i = 0; i < sizeof(U); ++i) v |= U(p_[pos_ + i]) << (8 * i);
+    pos_ += sizeof(U);
     return v;
   }
-  std::uint64_t u64() {
-    need(8);
-    std::uint64_t v = 0;
-    for (int i = 0; i < 8; ++i) v |= std::uint64_t(p_[pos_ + i]) << (8 * i);
-    pos_ += 8;
-    return v;
-  }
-  float f32() {
-    std::uint32_t u = u32();
-    float v;
-    std::memcpy(&v, &u, 4);
-    return v;
-  }
-  double f64() {
-    std::uint64_t u = u64();
-    double v;
-    std::memcpy(&v, &u, 8);
-    return v;
-  }
+  std::uint32_t u32() { return uint_le<std::uint32_t>(); }
+  std::uint64_t u64() { return uint_le<std::uint64_t>(); }
+  float f32() { return bit_cast<float>(u32()); }
+  double f64() { return bit_cast<double>(u64()); }
   void f32s(float* out, std::size_t n) {
     for (std::size_t i = 0; i < n; ++i) out[i] = f32();
   }
@@ -150,6 +139,56 @@ void get_model(Reader& r, const std::string& path, Params& p) {
   r.f32s(p.conv_b.data(), kConvC);
   r.f32s(p.fc_w.data(), kFcWSize);
   r.f32s(p.fc_b.data(), kClasses);
+}
+
+void put_state(Writer& w, const TrainState& s) {
+  w.u32(std::uint32_t(s.epochs_done));
+  w.u32(std::uint32_t(s.batch));
+  w.f32(s.lr);
+  w.u64(s.seed);
+  w.u64(s.rng_state);
+  w.u32(std::uint32_t(s.indices.size()));
+  for (std::uint32_t i : s.indices) w.u32(i);
+  w.u32(std::uint32_t(s.rows.size()));
+  for (const auto& row : s.rows) {
+    w.u32(std::uint32_t(row.epoch));
+    w.f32(row.loss);
+    w.f64(row.seconds);
+  }
+}
+
+void get_state(Reader& r, TrainState& s) {
+  s.epochs_done = int(r.u32());
+  s.batch = int(r.u32());
+  s.lr = r.f32();
+  s.seed = r.u64();
+  s.rng_state = r.u64();
+  const std::uint32_t n = r.u32();
+  r.need(std::size_t(n) * 4);
+  s.indices.resize(n);
+  for (auto& i : s.indices) i = r.u32();
+  const std::uint32_t rows = r.u32();
+  r.need(std::size_t(rows) * 16);
+  s.rows.resize(rows);
+  for (auto& row : s.rows) {
+    row.epoch = int(r.u32());
+    row.loss = r.f32();
+    row.seconds = r.f64();
+  }
+}
+
+// The CRC matched, so these only fail for a file written by a buggy writer.
+void check_state(const TrainState& s, const std::string& path) {
+  std::vector<bool> seen(s.indices.size());
+  for (std::uint32_t i : s.indices) {
+    if (i >= seen.size() || seen[i])
+      throw ModelError(path + ": malformed checkpoint (the index order is not a permutation)");
+    seen[i] = true;
+  }
+  if (s.epochs_done < 1 || int(s.rows.size()) != s.epochs_done || s.batch < 1)
+    throw ModelError(path + ": malformed checkpoint (epochs done " + std::to_string(s.epochs_done) +
+                     ", " + std::to_string(s.rows.size()) + " log rows, batch " +
+                     std::to_string(s.batch) + ")");
 }
 
 std::string errno_str() { return std::strerror(errno); }
@@ -300,19 +339,7 @@ Params load_model(const std::string& path) {
 void save_checkpoint(const std::string& path, const Params& p, const TrainState& s) {
   Writer w;
   put_model(w, p);
-  w.u32(std::uint32_t(s.epochs_done));
-  w.u32(std::uint32_t(s.batch));
-  w.f32(s.lr);
-  w.u64(s.seed);
-  w.u64(s.rng_state);
-  w.u32(std::uint32_t(s.indices.size()));
-  for (std::uint32_t i : s.indices) w.u32(i);
-  w.u32(std::uint32_t(s.rows.size()));
-  for (const auto& row : s.rows) {
-    w.u32(std::uint32_t(row.epoch));
-    w.f32(row.loss);
-    w.f64(row.seconds);
-  }
+  put_state(w, s);
   write_file_atomic(path, frame(Kind::Checkpoint, w.buf));
 }
 
@@ -322,36 +349,9 @@ Checkpoint load_checkpoint(const std::string& path) {
   Reader r = open_container(path, f, &want, &kind);
   Checkpoint c;
   get_model(r, path, c.params);
-  TrainState& s = c.state;
-  s.epochs_done = int(r.u32());
-  s.batch = int(r.u32());
-  s.lr = r.f32();
-  s.seed = r.u64();
-  s.rng_state = r.u64();
-  const std::uint32_t n = r.u32();
-  r.need(std::size_t(n) * 4);
-  s.indices.resize(n);
-  for (auto& i : s.indices) i = r.u32();
-  const std::uint32_t rows = r.u32();
-  r.need(std::size_t(rows) * 16);
-  s.rows.resize(rows);
-  for (auto& row : s.rows) {
-    row.epoch = int(r.u32());
-    row.loss = r.f32();
-    row.seconds = r.f64();
-  }
+  get_state(r, c.state);
   expect_end(r, path);
-  // The CRC matched, so these only fail for a file written by a buggy writer.
-  std::vector<bool> seen(n);
-  for (std::uint32_t i : s.indices) {
-    if (i >= n || seen[i])
-      throw ModelError(path + ": malformed checkpoint (the index order is not a permutation)");
-    seen[i] = true;
-  }
-  if (s.epochs_done < 1 || int(s.rows.size()) != s.epochs_done || s.batch < 1)
-    throw ModelError(path + ": malformed checkpoint (epochs done " + std::to_string(s.epochs_done) +
-                     ", " + std::to_string(s.rows.size()) + " log rows, batch " +
-                     std::to_string(s.batch) + ")");
+  check_state(c.state, path);
   return c;
 }
 
