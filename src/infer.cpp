@@ -16,13 +16,6 @@ namespace cnn {
 
 namespace {
 
-std::unique_ptr<Backend> make(const InferOptions& o, std::ostream& out) {
-  auto be = o.backend->make(o.backend_opts);
-  out << "Backend: " << be->name() << " | isa=" << be->isa() << " | threads=" << be->threads()
-      << std::endl;
-  return be;
-}
-
 bool all_digits(const std::string& s) {
   if (s.empty()) return false;
   for (char c : s)
@@ -34,8 +27,7 @@ bool all_digits(const std::string& s) {
 
 void print_eval_report(std::ostream& out, float accuracy, const Confusion& cm) {
   char line[160];
-  std::snprintf(line, sizeof line, "Test Accuracy: %.2f%%", double(accuracy));
-  out << line << "\n";
+  out << accuracy_line(accuracy) << "\n";
   out << "Confusion matrix (rows: true digit, columns: predicted digit):\n";
   out << "     ";
   for (int j = 0; j < kClasses; ++j) {
@@ -88,9 +80,8 @@ std::vector<float> load_image_arg(const std::string& arg) {
       throw DataError(path + ": image index " + idx_str + " is out of range (the file holds " +
                       std::to_string(count) + " images, 0-based)");
     const std::uint8_t* src = it->second.second.data() + std::size_t(std::stol(idx_str)) * kImgPixels;
-    // Exactly the training conversion, byte / 255.0f.
     std::vector<float> x(kImgPixels);
-    for (int k = 0; k < kImgPixels; ++k) x[k] = float(src[k]) / 255.0f;
+    image_to_input(src, x.data());  // exactly the training conversion
     return x;
   }
   return pgm_to_input(read_pgm(arg, kImgW, kImgH));
@@ -103,8 +94,7 @@ Prediction predict_image(Backend& be, const Params& p, const float* x) {
   be.forward_infer(1, p, ws);
   Prediction r;
   const float* z = ws.logits.data();
-  for (int j = 1; j < kClasses; ++j)
-    if (z[j] > z[r.digit]) r.digit = j;
+  r.digit = predicted_class(z);
   // The label only affects dlogits and the loss, both discarded.
   be.softmax_xent(1, z, ws.labels.data(), 1.0f, ws.probs.data(), ws.dlogits.data());
   std::copy(ws.probs.data(), ws.probs.data() + kClasses, r.probs.begin());
@@ -118,10 +108,9 @@ int eval_command(const InferOptions& o, std::ostream& out, std::ostream& err) {
     out << "Loading MNIST..." << std::endl;
     Dataset test = load_mnist(o.data_dir, "t10k");
     out << "Test: " << test.n << std::endl;
-    auto be = make(o, out);
-    // The training run's evaluation batch (src/trainer.cpp); per-sample
-    // results do not depend on it.
-    const int ebs = std::min(256, test.n);
+    auto be = o.backend->make(o.backend_opts);
+    print_backend_line(out, *be);
+    const int ebs = std::min(kEvalBatch, test.n);
     be->prepare(ebs);
     Workspace ws(ebs);
     Confusion cm{};

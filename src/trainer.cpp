@@ -1,5 +1,12 @@
+// The training loop and the test evaluation. train() allocates everything,
+// then EpochLoop runs the epochs: run_epoch() shuffles and walks the
+// batches, step() is one batch through the backend, end_epoch() reports and
+// checkpoints. The batch gather keeps pace with the threaded kernels by
+// converting pixels without a division (kPixA below) and prefetching the
+// next batch's images.
 #include "src/trainer.h"
 
+#include <algorithm>
 #include <chrono>
 #include <cmath>
 #include <cstdio>
@@ -93,7 +100,165 @@ class ProgressLine {
   double t0_ = 0, last_ = 0;
 };
 
+// A batch step stops the run here when its loss or a logit is NaN or
+// infinite. The loss clamps p[label] at 1e-9, which hides a NaN softmax
+// (fmax drops NaN): non-finite logits are what a diverged run shows.
+void check_finite(float batch_loss, const float* logits, int count, int epoch, int batch) {
+  bool finite = std::isfinite(batch_loss);
+  for (int k = 0; finite && k < count; ++k) finite = std::isfinite(logits[k]);
+  if (finite) return;
+  char buf[160];
+  std::snprintf(buf, sizeof buf,
+                "training diverged: the loss became NaN or infinite at epoch %d, batch %d (loss %f; try a smaller --lr)",
+                epoch, batch, double(batch_loss));
+  throw DivergedError(buf);
+}
+
+// The epochs of one train() call: what a batch step needs, allocated once
+// before the loop, and the state a checkpoint saves (st_.indices is the
+// order the loop shuffles).
+class EpochLoop {
+ public:
+  EpochLoop(Backend& be, Params& p, Rng& rng, const TrainConfig& cfg, const Dataset& data, int bs,
+            std::ostream& out, std::ostream* log)
+      : be_(be), p_(p), rng_(rng), cfg_(cfg), data_(data), n_(data.n), bs_(bs),
+        batches_((data.n + bs - 1) / bs), out_(out), log_(log), ws_(bs),
+        progress_(out, cfg.progress) {}
+
+  // Sets the starting state: the identity order, or the resumed run's state
+  // (its order, RNG state and log rows).
+  void start() {
+    st_.batch = cfg_.batch;
+    st_.lr = cfg_.lr;
+    st_.seed = cfg_.seed;
+    st_.indices.resize(n_);
+    std::iota(st_.indices.begin(), st_.indices.end(), 0u);
+    if (!cfg_.resume) return;
+    check_resume_fits(*cfg_.resume, n_, "the resumed state", "the training set");
+    st_.indices = cfg_.resume->indices;
+    rng_.set_state(cfg_.resume->rng_state);
+    st_.epochs_done = cfg_.resume->epochs_done;
+    st_.rows = cfg_.resume->rows;
+  }
+
+  // The log header, the rows a resumed run already holds, then the epochs
+  // left. False when cfg.stop ended the run.
+  bool run(TrainResult& res) {
+    if (log_) *log_ << "epoch,loss,time\n" << std::flush;
+    for (const EpochRow& r : st_.rows) report_epoch(r, " (from the checkpoint)", out_, log_);
+    for (int epoch = st_.epochs_done + 1; epoch <= cfg_.epochs; ++epoch)
+      if (!run_epoch(epoch, res)) return false;
+    return true;
+  }
+
+ private:
+  bool run_epoch(int epoch, TrainResult& res) {
+    const double t0 = now();
+    progress_.start_epoch();
+    rng_.shuffle(st_.indices);
+    float total = 0.0f;
+    for (int start = 0; start < n_; start += bs_) {
+      const int B = std::min(bs_, n_ - start);
+      total += step(epoch, start, B);
+      const int batch = start / bs_ + 1;
+      progress_.update(epoch, cfg_.epochs, batch, batches_, start + B, total);
+      if (cfg_.stop && *cfg_.stop) {
+        interrupted(epoch, batch, res);
+        return false;
+      }
+    }
+    end_epoch(epoch, total, now() - t0, res);
+    return true;
+  }
+
+  // One batch: gather (prefetching the next), forward, loss, backward,
+  // update. Returns the batch's mean loss.
+  float step(int epoch, int start, int B) {
+    const std::uint32_t* idx = st_.indices.data() + start;
+    {
+      OpScope s(be_.profiler(), "gather", 0, OpKind::outside);
+      const int next_B = std::max(0, std::min(bs_, n_ - start - bs_));
+      gather_batch(data_, idx, B, ws_.x.data(), ws_.labels.data(), be_.threads(), idx + B, next_B);
+    }
+    be_.forward_train(B, p_, ws_);
+    const float batch_loss = be_.loss_grad(B, 1.0f / float(B), ws_);
+    check_finite(batch_loss, ws_.logits.data(), B * kClasses, epoch, start / bs_);
+    be_.backward(B, p_, ws_, grads_);
+    be_.update(cfg_.lr, p_, grads_);
+    return batch_loss;
+  }
+
+  // The epoch's row on the console and in the log, then the checkpoint.
+  void end_epoch(int epoch, float total, double secs, TrainResult& res) {
+    progress_.erase();
+    const float loss = total / float(n_);
+    res.epoch_loss.push_back(loss);
+    res.epoch_seconds.push_back(secs);
+    res.train_seconds += secs;
+    st_.rows.push_back({epoch, loss, secs});
+    report_epoch(st_.rows.back(), "", out_, log_);
+    st_.epochs_done = epoch;
+    st_.rng_state = rng_.state();
+    if (cfg_.on_epoch_end) cfg_.on_epoch_end(p_, st_);
+  }
+
+  void interrupted(int epoch, int batch, TrainResult& res) {
+    progress_.erase();
+    res.interrupted = true;
+    res.stopped_epoch = epoch;
+    res.stopped_batch = batch;
+    out_ << "Interrupted: stopped after batch " << batch << " of epoch " << epoch << std::endl;
+  }
+
+  Backend& be_;
+  Params& p_;
+  Rng& rng_;
+  const TrainConfig& cfg_;
+  const Dataset& data_;
+  const int n_, bs_, batches_;
+  std::ostream& out_;
+  std::ostream* log_;
+  Workspace ws_;
+  Params grads_;
+  TrainState st_;
+  ProgressLine progress_;
+};
+
+// "Testing..." and the accuracy line. Evaluation is not part of the
+// training profile.
+void test_after_training(Backend& be, const Params& p, const Dataset& test, Workspace& ws,
+                         std::ostream& out, TrainResult& res) {
+  out << "Testing..." << std::endl;
+  const double t0 = now();
+  Profiler* prof = be.profiler();
+  be.set_profiler(nullptr);
+  res.accuracy = evaluate(be, p, test, ws);
+  be.set_profiler(prof);
+  res.test_seconds = now() - t0;
+  out << accuracy_line(res.accuracy) << std::endl;
+}
+
 }  // namespace
+
+void check_resume_fits(const TrainState& s, int n, const std::string& ckpt_name,
+                       const std::string& data_name) {
+  if (s.indices.size() != std::size_t(n))
+    throw DataError(ckpt_name + ": the checkpoint was made on a training set of " +
+                    std::to_string(s.indices.size()) + " images; " + data_name + " holds " +
+                    std::to_string(n));
+}
+
+void print_backend_line(std::ostream& out, const Backend& be) {
+  out << "Backend: " << be.name() << " | isa=" << be.isa() << " | threads=" << be.threads()
+      << std::endl;
+}
+
+void image_to_input(const std::uint8_t* src, float* dst) {
+  if (kPixels.formula_exact)
+    for (int k = 0; k < kImgPixels; ++k) dst[k] = pixel_value(src[k]);
+  else
+    for (int k = 0; k < kImgPixels; ++k) dst[k] = kPixels.v[src[k]];
+}
 
 void gather_batch(const Dataset& d, const std::uint32_t* idx, int B, float* x, std::uint8_t* labels,
                   int threads, const std::uint32_t* next, int next_B) {
@@ -102,17 +267,20 @@ void gather_batch(const Dataset& d, const std::uint32_t* idx, int B, float* x, s
   {
 #pragma omp for schedule(static) nowait
     for (int b = 0; b < B; ++b) {
-      const std::uint8_t* src = d.images.data() + std::size_t(idx[b]) * kImgPixels;
-      float* dst = x + std::size_t(b) * kImgPixels;
-      if (kPixels.formula_exact)
-        for (int k = 0; k < kImgPixels; ++k) dst[k] = pixel_value(src[k]);
-      else
-        for (int k = 0; k < kImgPixels; ++k) dst[k] = kPixels.v[src[k]];
+      image_to_input(d.images.data() + std::size_t(idx[b]) * kImgPixels,
+                     x + std::size_t(b) * kImgPixels);
       labels[b] = d.labels[idx[b]];
     }
 #pragma omp for schedule(static) nowait
     for (int b = 0; b < next_B; ++b) prefetch_image(d, next[b]);
   }
+}
+
+int predicted_class(const float* logits) {
+  int best = 0;
+  for (int j = 1; j < kClasses; ++j)
+    if (logits[j] > logits[best]) best = j;
+  return best;
 }
 
 float evaluate(Backend& be, const Params& p, const Dataset& test, Workspace& ws, int* confusion) {
@@ -125,10 +293,7 @@ float evaluate(Backend& be, const Params& p, const Dataset& test, Workspace& ws,
     gather_batch(test, idx.data(), B, ws.x.data(), ws.labels.data(), be.threads());
     be.forward_infer(B, p, ws);
     for (int b = 0; b < B; ++b) {
-      const float* z = ws.logits.data() + std::size_t(b) * kClasses;
-      int best = 0;
-      for (int j = 1; j < kClasses; ++j)
-        if (z[j] > z[best]) best = j;
+      const int best = predicted_class(ws.logits.data() + std::size_t(b) * kClasses);
       if (best == ws.labels[b]) ++correct;
       if (confusion) ++confusion[ws.labels[b] * kClasses + best];
     }
@@ -136,107 +301,24 @@ float evaluate(Backend& be, const Params& p, const Dataset& test, Workspace& ws,
   return 100.0f * float(correct) / float(test.n);
 }
 
+std::string accuracy_line(float accuracy) {
+  char line[64];
+  std::snprintf(line, sizeof line, "Test Accuracy: %.2f%%", double(accuracy));
+  return line;
+}
+
 TrainResult train(Backend& be, Params& p, Rng& rng, const TrainConfig& cfg, const Dataset& train,
                   const Dataset& test, std::ostream& out, std::ostream* log) {
-  TrainResult res;
-  const int N = train.n;
-  const int bs = std::min(cfg.batch, N);
-  // Evaluation runs in larger batches (forward only: per-sample results do
-  // not depend on the batch size). Everything is allocated before the loop.
-  const int ebs = std::min(std::max(bs, 256), test.n);
-  Workspace ws(bs);
+  const int bs = std::min(cfg.batch, train.n);
+  // Evaluation runs in larger batches. Everything is allocated before the
+  // loop.
+  const int ebs = std::min(std::max(bs, kEvalBatch), test.n);
+  EpochLoop loop(be, p, rng, cfg, train, bs, out, log);
   Workspace tws(ebs);
   be.prepare(std::max(bs, ebs));
-  Params grads;
-  // The running state a checkpoint saves; the loop shuffles st.indices.
-  TrainState st;
-  st.batch = cfg.batch;
-  st.lr = cfg.lr;
-  st.seed = cfg.seed;
-  std::vector<std::uint32_t>& indices = st.indices;
-  indices.resize(N);
-  std::iota(indices.begin(), indices.end(), 0u);
-  int first_epoch = 1;
-  if (cfg.resume) {
-    if (cfg.resume->indices.size() != indices.size())
-      throw std::invalid_argument("the checkpoint's index order is for a training set of " +
-                                  std::to_string(cfg.resume->indices.size()) + " images, not " +
-                                  std::to_string(N));
-    indices = cfg.resume->indices;
-    rng.set_state(cfg.resume->rng_state);
-    first_epoch = cfg.resume->epochs_done + 1;
-    st.rows = cfg.resume->rows;
-  }
-
-  if (log) *log << "epoch,loss,time\n" << std::flush;
-  for (const EpochRow& r : st.rows) report_epoch(r, " (from the checkpoint)", out, log);
-  ProgressLine progress(out, cfg.progress);
-  const int batches = (N + bs - 1) / bs;
-  for (int epoch = first_epoch; epoch <= cfg.epochs; ++epoch) {
-    double t0 = now();
-    progress.start_epoch();
-    rng.shuffle(indices);
-    float total = 0.0f;
-    for (int start = 0; start < N; start += bs) {
-      const int B = std::min(bs, N - start);
-      const float scale = 1.0f / float(B);
-      {
-        OpScope s(be.profiler(), "gather", 0, OpKind::outside);
-        const int next_B = std::max(0, std::min(bs, N - start - bs));
-        gather_batch(train, indices.data() + start, B, ws.x.data(), ws.labels.data(),
-                     be.threads(), indices.data() + start + B, next_B);
-      }
-      be.forward_train(B, p, ws);
-      float batch_loss = be.loss_grad(B, scale, ws);
-      // The loss clamps p[label] at 1e-9, which hides a NaN softmax (fmax
-      // drops NaN): non-finite logits are what a diverged run shows.
-      bool finite = std::isfinite(batch_loss);
-      for (int k = 0; finite && k < B * kClasses; ++k) finite = std::isfinite(ws.logits[k]);
-      if (!finite) {
-        char buf[160];
-        std::snprintf(buf, sizeof buf,
-                      "training diverged: the loss became NaN or infinite at epoch %d, batch %d (loss %f; try a smaller --lr)",
-                      epoch, start / bs, double(batch_loss));
-        throw DivergedError(buf);
-      }
-      be.backward(B, p, ws, grads);
-      be.update(cfg.lr, p, grads);
-      total += batch_loss;
-      progress.update(epoch, cfg.epochs, start / bs + 1, batches, start + B, total);
-      if (cfg.stop && *cfg.stop) {
-        progress.erase();
-        res.interrupted = true;
-        res.stopped_epoch = epoch;
-        res.stopped_batch = start / bs + 1;
-        out << "Interrupted: stopped after batch " << res.stopped_batch << " of epoch " << epoch
-            << std::endl;
-        return res;
-      }
-    }
-    double secs = now() - t0;
-    progress.erase();
-    float loss = total / float(N);
-    res.epoch_loss.push_back(loss);
-    res.epoch_seconds.push_back(secs);
-    res.train_seconds += secs;
-    st.rows.push_back({epoch, loss, secs});
-    report_epoch(st.rows.back(), "", out, log);
-    st.epochs_done = epoch;
-    st.rng_state = rng.state();
-    if (cfg.on_epoch_end) cfg.on_epoch_end(p, st);
-  }
-
-  out << "Testing..." << std::endl;
-  double t0 = now();
-  // Evaluation is not part of the training profile.
-  Profiler* prof = be.profiler();
-  be.set_profiler(nullptr);
-  res.accuracy = evaluate(be, p, test, tws);
-  be.set_profiler(prof);
-  res.test_seconds = now() - t0;
-  char line[64];
-  std::snprintf(line, sizeof line, "Test Accuracy: %.2f%%", double(res.accuracy));
-  out << line << std::endl;
+  loop.start();
+  TrainResult res;
+  if (loop.run(res)) test_after_training(be, p, test, tws, out, res);
   return res;
 }
 

@@ -1,5 +1,8 @@
-// The training loop (BASELINE.md, "Training loop"): shuffle, gather a batch,
-// forward, loss, backward, SGD update, through the Backend interface only.
+// The training loop (docs/reference.md, "Training loop"): shuffle,
+// gather a batch, forward, loss, backward, SGD update, through the Backend
+// interface only; then the test-set evaluation. The pieces eval and predict
+// share with it (the input conversion, the prediction rule, the accuracy
+// line) are declared here too, so both print exactly what training prints.
 #pragma once
 
 #include <csignal>
@@ -42,7 +45,6 @@ struct TrainConfig {
   int batch = 32;
   float lr = 0.01f;
   std::uint64_t seed = 1;
-  std::string log_path;  // CSV epoch,loss,time; empty = no log
   // A \r-updated line (batches done, loss so far, images/s) on `out` during
   // each epoch; the caller turns it on only when stdout is a terminal.
   bool progress = false;
@@ -75,25 +77,49 @@ class DivergedError : public std::runtime_error {
   using std::runtime_error::runtime_error;
 };
 
-// Pixel byte -> float, exactly byte / 255.0f. With threads > 1 a batch of 16
-// or more is split among that many OpenMP threads in contiguous static
-// parts, as the threaded backends split it, so each part lands in the cache
-// of the thread that reads it next (train() and evaluate() pass the
-// backend's threads()). `next` (next_B indices, may be nullptr): the
-// following batch, whose images are prefetched into the cache meanwhile.
+// Throws DataError unless the checkpoint state `s` can continue on a
+// training set of `n` images (its index order must be a permutation of them).
+// The message names the checkpoint as `ckpt_name` and the data as `data_name`.
+void check_resume_fits(const TrainState& s, int n, const std::string& ckpt_name,
+                       const std::string& data_name);
+
+// "Backend: <name> | isa=<path> | threads=<n>": every training and eval run
+// prints the implementation that actually runs.
+void print_backend_line(std::ostream& out, const Backend& be);
+
+// One image's kImgPixels bytes -> the network's input, exactly byte / 255.0f
+// for every pixel (training, eval and predict all convert through this).
+void image_to_input(const std::uint8_t* src, float* dst);
+
+// image_to_input for a whole batch. With threads > 1 a batch of 16 or more
+// is split among that many OpenMP threads in contiguous static parts, as the
+// threaded backends split it, so each part lands in the cache of the thread
+// that reads it next (train() and evaluate() pass the backend's threads()).
+// `next` (next_B indices, may be nullptr): the following batch, whose images
+// are prefetched into the cache meanwhile.
 void gather_batch(const Dataset& d, const std::uint32_t* idx, int B, float* x, std::uint8_t* labels,
                   int threads = 1, const std::uint32_t* next = nullptr, int next_B = 0);
 
-// Accuracy in percent, 100.0f * correct / N in f32; prediction = first index
-// of the largest logit. When `confusion` is given, it must hold 10x10 zeros
+// The predicted digit: the first index of the largest of kClasses logits.
+int predicted_class(const float* logits);
+
+// Evaluation batch size (at least; training uses its batch if larger).
+// Forward only, so per-sample results do not depend on it.
+constexpr int kEvalBatch = 256;
+
+// Accuracy in percent, 100.0f * correct / N in f32; prediction as
+// predicted_class(). When `confusion` is given, it must hold 10x10 zeros
 // and receives the counts, confusion[true_label * 10 + predicted].
 float evaluate(Backend& be, const Params& p, const Dataset& test, Workspace& ws,
                int* confusion = nullptr);
 
-// Trains `p` (already initialised from rng) on `train`, prints the baseline's
-// lines to `out`, then evaluates on `test`. The rng continues the stream
-// after initialisation. `log` is opened by the caller so an unwritable path
-// fails before any work.
+// "Test Accuracy: NN.NN%" (two decimals), without a newline.
+std::string accuracy_line(float accuracy);
+
+// Trains `p` (already initialised from rng) on `train`, prints the reference
+// program's lines to `out` (docs/reference.md, "Output and log"), then
+// evaluates on `test`. The rng continues the stream after initialisation.
+// `log` is opened by the caller so an unwritable path fails before any work.
 TrainResult train(Backend& be, Params& p, Rng& rng, const TrainConfig& cfg, const Dataset& train,
                   const Dataset& test, std::ostream& out, std::ostream* log);
 
