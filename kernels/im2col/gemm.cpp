@@ -24,7 +24,6 @@
 //  - A * B^T with a small C and a long K uses the inner-product kernel.
 #include "kernels/im2col/gemm.h"
 
-#include <omp.h>
 #if CNN_X86
 #include <xmmintrin.h>
 #endif
@@ -124,7 +123,8 @@ void pack(int R, const float* src, long si, long sp, int iv, int ip, int kc, flo
     case 8: return pack_panel<8>(src, si, sp, iv, ip, kc, dst);
     case 24: return pack_panel<24>(src, si, sp, iv, ip, kc, dst);
     case 32: return pack_panel<32>(src, si, sp, iv, ip, kc, dst);
-    default: throw std::logic_error("gemm: no packing routine for panel width " + std::to_string(R));
+    default:
+      throw std::logic_error("gemm: no packing routine for panel width " + std::to_string(R));
   }
 }
 
@@ -327,12 +327,9 @@ void Gemm::operator()(const GemmArgs& g) {
   }
   // The team runs in the caller's floating-point mode (flush-to-zero or
   // not): MXCSR is per thread and pool threads do not inherit it.
-  const bool ftz = par::ftz_enabled();
-#pragma omp parallel num_threads(threads_)
-  {
-    par::FtzScope mode(ftz);
-    run(g, a_pack_.data(), b_pack_.data(), omp_get_thread_num(), omp_get_num_threads());
-  }
+  par::omp_region(threads_, par::ftz_enabled(), [&](int tid, int nt) {
+    run(g, a_pack_.data(), b_pack_.data(), tid, nt);
+  });
 }
 
 void Gemm::serial(int slot, const GemmArgs& g) {
