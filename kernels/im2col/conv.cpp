@@ -45,7 +45,8 @@ void conv_bwd_sample_im2col(gemm::Gemm& gemm, int slot, const float* pt, const f
 void conv_bwd_reduce_im2col(int B, const float* part, float* dw, float* db) {
   float acc[kConvC * kPatchRows] = {};
   for (int n = 0; n < B; ++n)
-    for (int i = 0; i < kConvC * kPatchRows; ++i) acc[i] += part[std::size_t(n) * kConvC * kPatchRows + i];
+    for (int i = 0; i < kConvC * kPatchRows; ++i)
+      acc[i] += part[std::size_t(n) * kConvC * kPatchRows + i];
   for (int oc = 0; oc < kConvC; ++oc) {
     for (int t = 0; t < kKernelSize; ++t) dw[oc * kKernelSize + t] = acc[oc * kPatchRows + t];
     db[oc] = acc[oc * kPatchRows + kKernelSize];

@@ -8,8 +8,8 @@
 
 namespace cnn {
 
-void fc_fwd_rows_im2col(gemm::Gemm& gemm, int slot, int n0, int n1, const float* in,
-                        const float* w, const float* b, float* logits) {
+void fc_fwd_im2col(gemm::Gemm& gemm, int slot, int n0, int n1, const float* in,
+                   const float* w, const float* b, float* logits) {
   // logits[n0:n1] (n,10) = in[n0:n1] (n,1568) * W (1568,10) + b (per column).
   gemm::GemmArgs g;
   g.M = n1 - n0;
@@ -25,8 +25,8 @@ void fc_fwd_rows_im2col(gemm::Gemm& gemm, int slot, int n0, int n1, const float*
   gemm.serial(slot, g);
 }
 
-void fc_dw_rows_im2col(gemm::Gemm& gemm, int slot, int B, int m0, int m1, const float* in,
-                       const float* d, float* dw) {
+void fc_bwd_dw_im2col(gemm::Gemm& gemm, int slot, int B, int m0, int m1, const float* in,
+                      const float* d, float* dw) {
   // dW[m0:m1] (m,10) = in^T[m0:m1] (m,B) * d (B,10): a reduction over the
   // batch (K = B), never split.
   gemm::GemmArgs g;
@@ -43,8 +43,8 @@ void fc_dw_rows_im2col(gemm::Gemm& gemm, int slot, int B, int m0, int m1, const 
   gemm.serial(slot, g);
 }
 
-void fc_din_rows_im2col(gemm::Gemm& gemm, int slot, int n0, int n1, const float* d,
-                        const float* w, float* din) {
+void fc_bwd_din_im2col(gemm::Gemm& gemm, int slot, int n0, int n1, const float* d,
+                       const float* w, float* din) {
   // din[n0:n1] (n,1568) = d[n0:n1] (n,10) * W^T (10,1568).
   gemm::GemmArgs g;
   g.trans_b = true;
@@ -58,13 +58,6 @@ void fc_din_rows_im2col(gemm::Gemm& gemm, int slot, int n0, int n1, const float*
   g.C = din + std::size_t(n0) * kFeatures;
   g.ldc = kFeatures;
   gemm.serial(slot, g);
-}
-
-void fc_db_im2col(int B, const float* d, float* db) {
-  // Column sums of d in sample order (10*B additions).
-  for (int j = 0; j < kClasses; ++j) db[j] = 0.0f;
-  for (int n = 0; n < B; ++n)
-    for (int j = 0; j < kClasses; ++j) db[j] += d[std::size_t(n) * kClasses + j];
 }
 
 }  // namespace cnn

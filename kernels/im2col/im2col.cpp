@@ -2,7 +2,11 @@
 // and the patch matrices of the largest batch, and runs every step as ONE
 // OpenMP region in which each thread works through its own share with no
 // barrier inside (a 2-core machine shared with other work makes every
-// barrier cost up to a scheduler time slice):
+// barrier cost up to a scheduler time slice). With a profiler attached, each
+// step runs as one region per layer group instead, so that every group is
+// timed on its own scope ({conv_fwd, pool_fwd}, {fc_fwd}; {fc_bwd},
+// {pool_bwd, conv_bwd}); the per-thread work and the results are the same.
+// The fused steps:
 //  forward:  for each of the thread's samples: patches -> conv GEMM (+bias,
 //            ReLU) -> max-pool, while the sample's 25 KiB of activations are
 //            in L1; then the FC GEMM over the same samples' rows.
@@ -11,9 +15,10 @@
 //            them pool backward -> conv weight-gradient GEMM against the
 //            patches the forward step built.
 // The fused steps order each sample's pixels by pooling window (patches.cpp,
-// im2col_patches_quad): the convolution then writes the four pixels of a
-// window 196 floats apart and pooling, forward and backward, works on whole
-// vectors; the weight gradient sums over the pixels in that order.
+// conv_fwd_patches_quad_im2col): the convolution then writes the four
+// pixels of a window 196 floats apart and pooling, forward and backward,
+// works on whole vectors; the weight gradient sums over the pixels in that
+// order.
 // Every output element is computed by one thread, the same way whatever
 // the split, and the per-sample partial conv gradients are summed in sample
 // order after the region, so results do not depend on the thread count.
@@ -28,10 +33,9 @@
 // The primitives fill every output of kernels/backend.h as usual.
 #include "kernels/im2col/im2col.h"
 
-#include <omp.h>
-
 #include <algorithm>
 
+#include "kernels/common/fc_bwd_db.h"
 #include "kernels/common/parallel.h"
 #include "kernels/flops.h"
 #include "kernels/naive/naive.h"
@@ -41,12 +45,8 @@ namespace cnn {
 
 namespace {
 
-// Thread tid's contiguous share [lo, hi) of n items, in whole granules.
-inline void share(int n, int tid, int nt, int& lo, int& hi, int grain = 1) {
-  const int g = (n + grain - 1) / grain;
-  lo = std::min(n, int(long(g) * tid / nt) * grain);
-  hi = std::min(n, int(long(g) * (tid + 1) / nt) * grain);
-}
+using par::Range;
+using par::split_range;
 
 // FC weight-gradient rows per granule: 16 rows of 10 floats are 10 whole
 // cache lines, so two threads never write the same line.
@@ -67,31 +67,19 @@ class Im2colBackend final : public Backend {
   void conv_fwd(int B, const float* x, const float* w, const float* b, float* act) override {
     reserve(B);
     patches_of_ = nullptr;
-    team([&](int tid, int nt) {
-      int lo, hi;
-      share(B, tid, nt, lo, hi);
-      for (int n = lo; n < hi; ++n) {
-        im2col_patches(x + std::size_t(n) * kImgPixels, pt(n));
-        conv_fwd_sample_im2col(gemm_, tid, pt(n), w, b, act + std::size_t(n) * kActSize);
-      }
+    each_sample(B, [&](int tid, int n) {
+      conv_fwd_patches_im2col(x + std::size_t(n) * kImgPixels, pt(n));
+      conv_fwd_sample_im2col(gemm_, tid, pt(n), w, b, act + std::size_t(n) * kActSize);
     });
   }
   void pool_fwd(int B, const float* act, float* pooled, std::uint8_t* winner) override {
-    team([&](int tid, int nt) {
-      int lo, hi;
-      share(B, tid, nt, lo, hi);
-      for (int n = lo; n < hi; ++n)
-        pool_fwd_sample_im2col(act + std::size_t(n) * kActSize,
-                               pooled + std::size_t(n) * kFeatures,
-                               winner + std::size_t(n) * kFeatures);
+    each_sample(B, [&](int, int n) {
+      pool_fwd_sample_im2col(act + std::size_t(n) * kActSize, pooled + std::size_t(n) * kFeatures,
+                             winner + std::size_t(n) * kFeatures);
     });
   }
   void fc_fwd(int B, const float* in, const float* w, const float* b, float* logits) override {
-    team([&](int tid, int nt) {
-      int lo, hi;
-      share(B, tid, nt, lo, hi);
-      if (lo < hi) fc_fwd_rows_im2col(gemm_, tid, lo, hi, in, w, b, logits);
-    });
+    team([&](int tid, int nt) { fc_fwd_share(B, tid, nt, in, w, b, logits); });
   }
   float softmax_xent(int B, const float* logits, const std::uint8_t* labels, float scale,
                      float* probs, float* dlogits) override {
@@ -100,37 +88,24 @@ class Im2colBackend final : public Backend {
   }
   void fc_bwd(int B, const float* in, const float* w, const float* d, float* dw, float* db,
               float* din) override {
-    team([&](int tid, int nt) {
-      int lo, hi;
-      share(kFeatures, tid, nt, lo, hi, kFeatureGrain);
-      if (lo < hi) fc_dw_rows_im2col(gemm_, tid, B, lo, hi, in, d, dw);
-      share(B, tid, nt, lo, hi);
-      if (din && lo < hi) fc_din_rows_im2col(gemm_, tid, lo, hi, d, w, din);
-    });
+    team([&](int tid, int nt) { fc_bwd_share(B, tid, nt, in, w, d, dw, din); });
     par::FtzScope mode(ftz_);
-    fc_db_im2col(B, d, db);
+    fc_bwd_db(B, d, db);
   }
   void pool_bwd(int B, const float* dpooled, const std::uint8_t* winner, const float* act,
                 float* dact) override {
-    team([&](int tid, int nt) {
-      int lo, hi;
-      share(B, tid, nt, lo, hi);
-      for (int n = lo; n < hi; ++n)
-        pool_bwd_sample_im2col(dpooled + std::size_t(n) * kFeatures,
-                               winner + std::size_t(n) * kFeatures,
-                               act + std::size_t(n) * kActSize, dact + std::size_t(n) * kActSize);
+    each_sample(B, [&](int, int n) {
+      pool_bwd_sample_im2col(dpooled + std::size_t(n) * kFeatures,
+                             winner + std::size_t(n) * kFeatures, act + std::size_t(n) * kActSize,
+                             dact + std::size_t(n) * kActSize);
     });
   }
   void conv_bwd(int B, const float* x, const float* dact, float* dw, float* db) override {
     reserve(B);
     patches_of_ = nullptr;
-    team([&](int tid, int nt) {
-      int lo, hi;
-      share(B, tid, nt, lo, hi);
-      for (int n = lo; n < hi; ++n) {
-        im2col_patches(x + std::size_t(n) * kImgPixels, pt(n));
-        conv_bwd_sample_im2col(gemm_, tid, pt(n), dact + std::size_t(n) * kActSize, part(n));
-      }
+    each_sample(B, [&](int tid, int n) {
+      conv_fwd_patches_im2col(x + std::size_t(n) * kImgPixels, pt(n));
+      conv_bwd_sample_im2col(gemm_, tid, pt(n), dact + std::size_t(n) * kActSize, part(n));
     });
     par::FtzScope mode(ftz_);
     conv_bwd_reduce_im2col(B, part_.data(), dw, db);
@@ -140,7 +115,7 @@ class Im2colBackend final : public Backend {
     sgd_update_naive(lr, p, g, n);
   }
 
-  // ---- Composite steps: one region each. ----
+  // ---- Composite steps: one region each (one per layer group when profiled). ----
   void forward_train(int B, const Params& p, Workspace& ws) override {
     forward(B, p, ws);
     // backward() reuses these patches: they are ws.x's, for batch B.
@@ -150,74 +125,114 @@ class Im2colBackend final : public Backend {
   void forward_infer(int B, const Params& p, Workspace& ws) override { forward(B, p, ws); }
 
   void backward(int B, const Params& p, Workspace& ws, Params& g) override {
-    OpScope s(prof_, "fc_bwd+pool_bwd+conv_bwd",
-              flops::fc_bwd(B) + flops::pool_bwd(B) + flops::conv_bwd(B));
     reserve(B);
     // The patches are still valid when the last thing run was forward_train
     // on this workspace (the trainer's order); otherwise they are rebuilt.
     const bool reuse = patches_of_ == ws.x.data() && patches_batch_ == B;
-    const float* x = ws.x.data();
     const float* pooled = ws.pooled.data();
     const float* d = ws.dlogits.data();
-    const float* fw = p.fc_w.data();
-    const std::uint8_t* win = ws.winner.data();
-    float* dpooled = ws.dpooled.data();
-    float* fdw = g.fc_w.data();
-    team([&](int tid, int nt) {
-      int lo, hi;
-      share(kFeatures, tid, nt, lo, hi, kFeatureGrain);
-      if (lo < hi) fc_dw_rows_im2col(gemm_, tid, B, lo, hi, pooled, d, fdw);
-      share(B, tid, nt, lo, hi);
-      if (lo < hi) fc_din_rows_im2col(gemm_, tid, lo, hi, d, fw, dpooled);
-      float* dn = scratch(tid);  // this sample's dact, (8,28,28), stays in L1
-      for (int n = lo; n < hi; ++n) {
-        pool_bwd_quad_sample_im2col(dpooled + std::size_t(n) * kFeatures,
-                                    win + std::size_t(n) * kFeatures,
-                                    pooled + std::size_t(n) * kFeatures, dn);
-        if (!reuse) im2col_patches_quad(x + std::size_t(n) * kImgPixels, pt(n));
-        conv_bwd_sample_im2col(gemm_, tid, pt(n), dn, part(n));
+    if (!prof_) {
+      // Each thread's pool/conv samples are the ones whose dpooled rows it
+      // has just written: no barrier between the two.
+      team([&](int tid, int nt) {
+        fc_bwd_share(B, tid, nt, pooled, p.fc_w.data(), d, g.fc_w.data(), ws.dpooled.data());
+        pool_conv_bwd_share(B, tid, nt, reuse, ws);
+      });
+      par::FtzScope mode(ftz_);
+      fc_bwd_db(B, d, g.fc_b.data());
+      conv_bwd_reduce_im2col(B, part_.data(), g.conv_w.data(), g.conv_b.data());
+    } else {
+      {
+        OpScope s(prof_, "fc_bwd", flops::fc_bwd(B));
+        fc_bwd(B, pooled, p.fc_w.data(), d, g.fc_w.data(), g.fc_b.data(), ws.dpooled.data());
       }
-    });
-    par::FtzScope mode(ftz_);
-    fc_db_im2col(B, d, g.fc_b.data());
-    conv_bwd_reduce_im2col(B, part_.data(), g.conv_w.data(), g.conv_b.data());
-    patches_of_ = x;
+      OpScope s(prof_, "pool_bwd+conv_bwd", flops::pool_bwd(B) + flops::conv_bwd(B));
+      team([&](int tid, int nt) { pool_conv_bwd_share(B, tid, nt, reuse, ws); });
+      par::FtzScope mode(ftz_);
+      conv_bwd_reduce_im2col(B, part_.data(), g.conv_w.data(), g.conv_b.data());
+    }
+    patches_of_ = ws.x.data();
     patches_batch_ = B;
   }
 
  private:
+  // One region of the backend's team: f(tid, nt) on every thread, under FTZ
+  // as configured.
   template <class F>
   void team(F&& f) {
-#pragma omp parallel num_threads(threads_)
-    {
-      par::FtzScope mode(ftz_);
-      f(omp_get_thread_num(), omp_get_num_threads());
-    }
+    par::omp_region(threads_, ftz_, f);
+  }
+  // One region; f(tid, n) for every sample n of thread tid's share.
+  template <class F>
+  void each_sample(int B, F&& f) {
+    team([&](int tid, int nt) {
+      const Range r = split_range(B, tid, nt);
+      for (int n = r.begin; n < r.end; ++n) f(tid, n);
+    });
   }
 
   void forward(int B, const Params& p, Workspace& ws) {
-    OpScope s(prof_, "conv_fwd+pool_fwd+fc_fwd",
-              flops::conv_fwd(B) + flops::pool_fwd(B) + flops::fc_fwd(B));
     reserve(B);
     patches_of_ = nullptr;
-    const float* x = ws.x.data();
-    const float* w = p.conv_w.data();
-    const float* b = p.conv_b.data();
-    float* pooled = ws.pooled.data();
-    std::uint8_t* win = ws.winner.data();
-    team([&](int tid, int nt) {
-      int lo, hi;
-      share(B, tid, nt, lo, hi);
-      float* an = scratch(tid);  // this sample's activations, stay in L1
-      for (int n = lo; n < hi; ++n) {
-        im2col_patches_quad(x + std::size_t(n) * kImgPixels, pt(n));
-        conv_fwd_sample_im2col(gemm_, tid, pt(n), w, b, an);
-        pool_fwd_quad_sample_im2col(an, pooled + std::size_t(n) * kFeatures,
-                                    win + std::size_t(n) * kFeatures);
-      }
-      if (lo < hi) fc_fwd_rows_im2col(gemm_, tid, lo, hi, pooled, p.fc_w.data(), p.fc_b.data(),
-                                      ws.logits.data());
-    });
+    const float* pooled = ws.pooled.data();
+    if (!prof_) {
+      // Each thread's FC rows are the samples it has just pooled: no
+      // barrier between the two.
+      team([&](int tid, int nt) {
+        conv_pool_fwd_share(B, tid, nt, p, ws);
+        fc_fwd_share(B, tid, nt, pooled, p.fc_w.data(), p.fc_b.data(), ws.logits.data());
+      });
+      return;
+    }
+    {
+      OpScope s(prof_, "conv_fwd+pool_fwd", flops::conv_fwd(B) + flops::pool_fwd(B));
+      team([&](int tid, int nt) { conv_pool_fwd_share(B, tid, nt, p, ws); });
+    }
+    OpScope s(prof_, "fc_fwd", flops::fc_fwd(B));
+    fc_fwd(B, pooled, p.fc_w.data(), p.fc_b.data(), ws.logits.data());
+  }
+
+  // ---- Thread tid's share (of nt) of one layer group ----
+  // Its samples: window-order patches -> conv GEMM (+bias, ReLU) -> max-pool,
+  // each sample's activations in the thread's scratch, so they stay in L1.
+  void conv_pool_fwd_share(int B, int tid, int nt, const Params& p, Workspace& ws) {
+    const Range r = split_range(B, tid, nt);
+    float* an = scratch(tid);
+    for (int n = r.begin; n < r.end; ++n) {
+      conv_fwd_patches_quad_im2col(ws.x.data() + std::size_t(n) * kImgPixels, pt(n));
+      conv_fwd_sample_im2col(gemm_, tid, pt(n), p.conv_w.data(), p.conv_b.data(), an);
+      pool_fwd_quad_sample_im2col(an, ws.pooled.data() + std::size_t(n) * kFeatures,
+                                  ws.winner.data() + std::size_t(n) * kFeatures);
+    }
+  }
+  // Its samples' logits.
+  void fc_fwd_share(int B, int tid, int nt, const float* in, const float* w, const float* b,
+                    float* logits) {
+    const Range r = split_range(B, tid, nt);
+    if (r.size() > 0) fc_fwd_im2col(gemm_, tid, r.begin, r.end, in, w, b, logits);
+  }
+  // Its granules of the 1568 weight-gradient rows, and its samples' input
+  // gradient (din may be nullptr: skipped). The bias gradient is serial.
+  void fc_bwd_share(int B, int tid, int nt, const float* in, const float* w, const float* d,
+                    float* dw, float* din) {
+    const Range f = split_range(kFeatures, tid, nt, kFeatureGrain);
+    if (f.size() > 0) fc_bwd_dw_im2col(gemm_, tid, B, f.begin, f.end, in, d, dw);
+    const Range r = split_range(B, tid, nt);
+    if (din && r.size() > 0) fc_bwd_din_im2col(gemm_, tid, r.begin, r.end, d, w, din);
+  }
+  // Its samples: pool backward with the ReLU mask into the thread's scratch
+  // (L1), then the conv weight-gradient GEMM against the window-order
+  // patches (rebuilt unless `reuse`), into the sample's partial gradient.
+  void pool_conv_bwd_share(int B, int tid, int nt, bool reuse, const Workspace& ws) {
+    const Range r = split_range(B, tid, nt);
+    float* dn = scratch(tid);
+    for (int n = r.begin; n < r.end; ++n) {
+      const std::size_t f = std::size_t(n) * kFeatures;
+      pool_bwd_quad_sample_im2col(ws.dpooled.data() + f, ws.winner.data() + f,
+                                  ws.pooled.data() + f, dn);
+      if (!reuse) conv_fwd_patches_quad_im2col(ws.x.data() + std::size_t(n) * kImgPixels, pt(n));
+      conv_bwd_sample_im2col(gemm_, tid, pt(n), dn, part(n));
+    }
   }
 
   // Sizes the patch and partial-gradient buffers for batch B. prepare()

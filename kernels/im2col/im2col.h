@@ -20,9 +20,13 @@
 //  - FC forward logits = in * W + b (bias in the epilogue); FC weight
 //    gradient dW = in^T * d (trans_a); FC input gradient din = d * W^T
 //    (trans_b).
-// Pooling is SSE2 (baseline) vector code; softmax and SGD are the naive
-// loops. The fused training steps order pixels by pooling window (see
-// im2col_patches_quad and im2col.cpp). Buffer layouts: kernels/backend.h.
+//  - FC bias gradient: cnn::fc_bwd_db (kernels/common/fc_bwd_db.h), the one
+//    every backend calls.
+// Pooling is SSE2 (baseline x86-64) vector code, plain loops elsewhere;
+// softmax and SGD are the naive loops. The fused training steps order
+// pixels by pooling window (see conv_fwd_patches_quad_im2col and
+// im2col.cpp). Buffer layouts: kernels/backend.h. Sub-operations are named
+// <op>_<direction>[_<part>]_im2col.
 #pragma once
 
 #include <cstdint>
@@ -30,7 +34,6 @@
 
 #include "kernels/backend.h"
 #include "kernels/im2col/gemm.h"
-#include "kernels/registry.h"
 
 namespace cnn {
 
@@ -38,7 +41,7 @@ constexpr int kPatchRows = kKernelSize + 1;            // 9 taps + a row of ones
 constexpr int kPatchSize = kPatchRows * kImgPixels;    // 7840 floats per sample
 
 // img (784) -> pt (10,784) rows 0..8 (row 9, the ones, is left as it is).
-void im2col_patches(const float* img, float* pt);
+void conv_fwd_patches_im2col(const float* img, float* pt);
 // One sample, on the calling thread with GEMM pack slot `slot`:
 // pt (10,784) w (72) b (8) -> act (8,784) in pt's pixel order
 void conv_fwd_sample_im2col(gemm::Gemm& gemm, int slot, const float* pt, const float* w,
@@ -50,16 +53,14 @@ void conv_bwd_sample_im2col(gemm::Gemm& gemm, int slot, const float* pt, const f
 void conv_bwd_reduce_im2col(int B, const float* part, float* dw, float* db);
 // Rows n0..n1 of the FC forward, on the calling thread with pack slot `slot`:
 // in (B,1568) w (1568,10) b (10) -> logits (B,10)
-void fc_fwd_rows_im2col(gemm::Gemm& gemm, int slot, int n0, int n1, const float* in,
-                        const float* w, const float* b, float* logits);
+void fc_fwd_im2col(gemm::Gemm& gemm, int slot, int n0, int n1, const float* in,
+                   const float* w, const float* b, float* logits);
 // Feature rows m0..m1 of the FC weight gradient: in (B,1568) d (B,10) -> dw (1568,10)
-void fc_dw_rows_im2col(gemm::Gemm& gemm, int slot, int B, int m0, int m1, const float* in,
-                       const float* d, float* dw);
+void fc_bwd_dw_im2col(gemm::Gemm& gemm, int slot, int B, int m0, int m1, const float* in,
+                      const float* d, float* dw);
 // Sample rows n0..n1 of the FC input gradient: d (B,10) w (1568,10) -> din (B,1568)
-void fc_din_rows_im2col(gemm::Gemm& gemm, int slot, int n0, int n1, const float* d,
-                        const float* w, float* din);
-// d (B,10) -> db (10), summed in sample order
-void fc_db_im2col(int B, const float* d, float* db);
+void fc_bwd_din_im2col(gemm::Gemm& gemm, int slot, int n0, int n1, const float* d,
+                       const float* w, float* din);
 // One sample: act (8,28,28) -> pooled (1568), winner (1568)
 void pool_fwd_sample_im2col(const float* act, float* pooled, std::uint8_t* winner);
 // One sample: dpooled (1568) winner (1568) act (8,28,28) -> dact (8,28,28)
@@ -69,7 +70,7 @@ void pool_bwd_sample_im2col(const float* dpooled, const std::uint8_t* winner, co
 // Window order: the patch matrix with column q*196 + w for pooling window w
 // and position q = dy*2 + dx in it (patches.cpp), so the convolution writes
 // act in (8, 4, 196) order and pooling reads four contiguous vectors.
-void im2col_patches_quad(const float* img, float* pt);
+void conv_fwd_patches_quad_im2col(const float* img, float* pt);
 // One sample in window order: act (8,4,196) -> pooled (1568), winner (1568)
 void pool_fwd_quad_sample_im2col(const float* act, float* pooled, std::uint8_t* winner);
 // One sample in window order, ReLU mask from the pooled values:

@@ -7,7 +7,7 @@
 
 namespace cnn {
 
-void im2col_patches(const float* img, float* pt) {
+void conv_fwd_patches_im2col(const float* img, float* pt) {
   for (int ky = 0; ky < kKernel; ++ky) {
     for (int kx = 0; kx < kKernel; ++kx) {
       float* row = pt + (ky * kKernel + kx) * kImgPixels;
@@ -48,7 +48,7 @@ namespace cnn {
 // pixel (2py + dy, 2px + dx) is F[2py + dy + ky][2px + dx + kx], i.e. plane
 // row py + (dy+ky)/2 of plane ((dy+ky)&1, (dx+kx)&1), from column
 // (dx+kx)/2: for fixed tap, q and py, 14 consecutive floats of one plane.
-void im2col_patches_quad(const float* img, float* pt) {
+void conv_fwd_patches_quad_im2col(const float* img, float* pt) {
   constexpr int P = 15;  // plane side
   // F row 2i + a is image row 2i + a - 1: plane a = 0 holds the odd image
   // rows at i = 1..14 (i = 0 is the top border), a = 1 the even rows at
