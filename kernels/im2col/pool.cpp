@@ -2,20 +2,27 @@
 // at a time, so the backend runs them right after the convolution of the
 // same sample while its activations are in L1.
 //
-// Both work on four windows at once with SSE2, which every x86-64 has (the
-// baseline target: no per-ISA file needed). A pair of image rows holds 14
-// windows; the groups start at px = 0, 4, 8 and 10, the last overlapping the
-// previous one (recomputing windows 10 and 11 writes the same values).
-// Even/odd shuffles split each row into the windows' left and right pixels.
-// The selects are masks, not branches: the winners of ReLU outputs are
-// data-dependent and a branch per window mispredicts often.
-#include <emmintrin.h>
-
+// On x86 (CNN_X86) both work on four windows at once with SSE2, which every
+// x86-64 has (the baseline target: no per-ISA file needed). A pair of image
+// rows holds 14 windows; the groups start at px = 0, 4, 8 and 10, the last
+// overlapping the previous one (recomputing windows 10 and 11 writes the
+// same values). Even/odd shuffles split each row into the windows' left and
+// right pixels. The selects are masks, not branches: the winners of ReLU
+// outputs are data-dependent and a branch per window mispredicts often.
+// Elsewhere plain loops compute the same values, bit for bit (the end of
+// this file).
+#include <cstdint>
 #include <cstring>
+
+#if CNN_X86
+#include <emmintrin.h>
+#endif
 
 #include "kernels/im2col/im2col.h"
 
 namespace cnn {
+
+#if CNN_X86
 
 namespace {
 
@@ -101,11 +108,7 @@ void pool_bwd_sample_im2col(const float* dpooled, const std::uint8_t* winner, co
   }
 }
 
-}  // namespace cnn
-
-namespace cnn {
-
-// Window order (kernels/im2col/patches.cpp, im2col_patches_quad): act
+// Window order (kernels/im2col/patches.cpp, conv_fwd_patches_quad_im2col): act
 // (8, 4, 196), position q of window w at q*196 + w. 196 = 49 groups of 4
 // windows, each a max over four contiguous vectors: no shuffles.
 void pool_fwd_quad_sample_im2col(const float* act, float* pooled, std::uint8_t* winner) {
@@ -154,5 +157,80 @@ void pool_bwd_quad_sample_im2col(const float* dpooled, const std::uint8_t* winne
     }
   }
 }
+
+#else  // !CNN_X86: plain loops, the same values as the SSE2 code above
+
+namespace {
+
+// The reference's scan of one window's four values, v[q] at q = dy*2 + dx:
+// start at -inf and replace only when strictly greater, so the first of
+// equal values wins (and NaN never does).
+inline void window_max(const float (&v)[4], float* best_out, std::uint8_t* arg_out) {
+  float best = -__builtin_inff();
+  std::uint8_t arg = 0;
+  for (int q = 0; q < 4; ++q)
+    if (v[q] > best) {
+      best = v[q];
+      arg = std::uint8_t(q);
+    }
+  *best_out = best;
+  *arg_out = arg;
+}
+
+// The offset of window position q (dy*2 + dx) of window (py, px) in an
+// (8,28,28) image-order channel.
+inline int image_offset(int py, int px, int q) {
+  return (2 * py + q / 2) * kImgW + 2 * px + q % 2;
+}
+
+}  // namespace
+
+void pool_fwd_sample_im2col(const float* act, float* pooled, std::uint8_t* winner) {
+  for (int c = 0; c < kConvC; ++c)
+    for (int py = 0; py < kPoolH; ++py)
+      for (int px = 0; px < kPoolW; ++px) {
+        const float* a = act + c * kImgPixels;
+        const float v[4] = {a[image_offset(py, px, 0)], a[image_offset(py, px, 1)],
+                            a[image_offset(py, px, 2)], a[image_offset(py, px, 3)]};
+        const int o = c * kPoolPixels + py * kPoolW + px;
+        window_max(v, pooled + o, winner + o);
+      }
+}
+
+void pool_bwd_sample_im2col(const float* dpooled, const std::uint8_t* winner, const float* act,
+                            float* dact) {
+  for (int c = 0; c < kConvC; ++c)
+    for (int py = 0; py < kPoolH; ++py)
+      for (int px = 0; px < kPoolW; ++px) {
+        const int o = c * kPoolPixels + py * kPoolW + px;
+        const float g = 0.0f + dpooled[o];
+        for (int q = 0; q < 4; ++q) {
+          const int i = c * kImgPixels + image_offset(py, px, q);
+          dact[i] = winner[o] == q && !(act[i] <= 0.0f) ? g : 0.0f;
+        }
+      }
+}
+
+void pool_fwd_quad_sample_im2col(const float* act, float* pooled, std::uint8_t* winner) {
+  for (int c = 0; c < kConvC; ++c)
+    for (int w = 0; w < kPoolPixels; ++w) {
+      const float* a = act + c * kImgPixels + w;
+      const float v[4] = {a[0], a[kPoolPixels], a[2 * kPoolPixels], a[3 * kPoolPixels]};
+      window_max(v, pooled + c * kPoolPixels + w, winner + c * kPoolPixels + w);
+    }
+}
+
+void pool_bwd_quad_sample_im2col(const float* dpooled, const std::uint8_t* winner,
+                                 const float* pooled, float* dact) {
+  for (int c = 0; c < kConvC; ++c)
+    for (int w = 0; w < kPoolPixels; ++w) {
+      const int o = c * kPoolPixels + w;
+      const float g = !(pooled[o] <= 0.0f) ? 0.0f + dpooled[o] : 0.0f;
+      for (int q = 0; q < 4; ++q)
+        dact[c * kImgPixels + q * kPoolPixels + w] = winner[o] == q ? g : 0.0f;
+    }
+}
+
+#endif
 
 }  // namespace cnn
