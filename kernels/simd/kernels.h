@@ -66,7 +66,7 @@ struct Kernels {
   void (*fc_fwd)(const float* pT, const float* w, const float* b, float* lgT);
   // ---- loss and update (sample-major, like the interface) ----------------
   float (*softmax_xent)(int B, const float* logits, const std::uint8_t* labels, float scale,
-                        float* probs, float* dlogits);
+                        float* probs, float* dlogits, float* losses);
   void (*sgd_update)(float lr, float* p, const float* g, std::size_t n);
   // ---- backward --------------------------------------------------------
   // The input gradient: pT, w, dT = dlogits (10,S) -> dpT (1568,S), zeroed where pT <= 0 when
@@ -105,7 +105,7 @@ void conv_pool_fwd_avx512(const float* xT, const float* w, const float* b, float
 void pool_fwd_avx512(const float* actT, float* pT, std::uint16_t* win);
 void fc_fwd_avx512(const float* pT, const float* w, const float* b, float* lgT);
 float softmax_xent_avx512(int B, const float* logits, const std::uint8_t* labels, float scale,
-                          float* probs, float* dlogits);
+                          float* probs, float* dlogits, float* losses);
 void sgd_update_avx512(float lr, float* p, const float* g, std::size_t n);
 void fc_bwd_din_avx512(int nv, const float* pT, const float* w, const float* dT, float* dpT,
                        bool relu_mask);
@@ -125,7 +125,7 @@ void conv_pool_fwd_avx2(const float* xT, const float* w, const float* b, float* 
 void pool_fwd_avx2(const float* actT, float* pT, std::uint16_t* win);
 void fc_fwd_avx2(const float* pT, const float* w, const float* b, float* lgT);
 float softmax_xent_avx2(int B, const float* logits, const std::uint8_t* labels, float scale,
-                        float* probs, float* dlogits);
+                        float* probs, float* dlogits, float* losses);
 void sgd_update_avx2(float lr, float* p, const float* g, std::size_t n);
 void fc_bwd_din_avx2(int nv, const float* pT, const float* w, const float* dT, float* dpT,
                      bool relu_mask);
@@ -145,7 +145,7 @@ void conv_pool_fwd_portable(const float* xT, const float* w, const float* b, flo
 void pool_fwd_portable(const float* actT, float* pT, std::uint16_t* win);
 void fc_fwd_portable(const float* pT, const float* w, const float* b, float* lgT);
 float softmax_xent_portable(int B, const float* logits, const std::uint8_t* labels, float scale,
-                            float* probs, float* dlogits);
+                            float* probs, float* dlogits, float* losses);
 void sgd_update_portable(float lr, float* p, const float* g, std::size_t n);
 void fc_bwd_din_portable(int nv, const float* pT, const float* w, const float* dT, float* dpT,
                          bool relu_mask);

@@ -20,34 +20,6 @@
 namespace cnn {
 namespace simd {
 
-// The three tables, filled literally from the functions kernels.h declares.
-#if CNN_X86
-const Kernels& kernels_avx512() {
-  static const Kernels k{"avx512",         input_to_lanes_avx512, to_lanes_avx512,
-                         from_lanes_avx512, conv_pool_fwd_avx512,  pool_fwd_avx512,
-                         fc_fwd_avx512,     softmax_xent_avx512,   sgd_update_avx512,
-                         fc_bwd_din_avx512, fc_bwd_dw_avx512,      conv_pool_bwd_avx512,
-                         conv_bwd_avx512,   pool_bwd_avx512};
-  return k;
-}
-const Kernels& kernels_avx2() {
-  static const Kernels k{"avx2",         input_to_lanes_avx2, to_lanes_avx2,
-                         from_lanes_avx2, conv_pool_fwd_avx2,  pool_fwd_avx2,
-                         fc_fwd_avx2,     softmax_xent_avx2,   sgd_update_avx2,
-                         fc_bwd_din_avx2, fc_bwd_dw_avx2,      conv_pool_bwd_avx2,
-                         conv_bwd_avx2,   pool_bwd_avx2};
-  return k;
-}
-#endif
-const Kernels& kernels_portable() {
-  static const Kernels k{"portable",         input_to_lanes_portable, to_lanes_portable,
-                         from_lanes_portable, conv_pool_fwd_portable,  pool_fwd_portable,
-                         fc_fwd_portable,     softmax_xent_portable,   sgd_update_portable,
-                         fc_bwd_din_portable, fc_bwd_dw_portable,      conv_pool_bwd_portable,
-                         conv_bwd_portable,   pool_bwd_portable};
-  return k;
-}
-
 namespace {
 
 // The table for a path choose_isa() accepted (so the CPU can run it).
@@ -119,7 +91,7 @@ class SimdBackend final : public Backend {
   float softmax_xent(int B, const float* logits, const std::uint8_t* labels, float scale,
                      float* probs, float* dlogits) override {
     par::FtzScope ftz(ftz_);
-    return k_.softmax_xent(B, logits, labels, scale, probs, dlogits);
+    return k_.softmax_xent(B, logits, labels, scale, probs, dlogits, nullptr);
   }
   void fc_bwd(int B, const float* in, const float* w, const float* d, float* dw, float* db,
               float* din) override {

@@ -43,10 +43,11 @@ inline typename VT::V exp_nonpos(typename VT::V x) {
   return VT::mul(y, VT::pow2i(n));
 }
 
-// logits (B,10) labels (B) -> probs (B,10), dlogits (B,10); returns the loss
+// logits (B,10) labels (B) -> probs (B,10), dlogits (B,10), losses (B) [may be
+// nullptr]: each sample's loss; returns their sum in sample order
 template <class VT>
 float softmax_xent_impl(int B, const float* logits, const std::uint8_t* labels, float scale,
-                        float* probs, float* dlogits) {
+                        float* probs, float* dlogits, float* losses) {
   using V = typename VT::V;
   constexpr int L = VT::L;
   alignas(64) float zs[kClasses * L], ps[kClasses * L], ds[kClasses * L], ys[L];
@@ -82,7 +83,9 @@ float softmax_xent_impl(int B, const float* logits, const std::uint8_t* labels, 
         p[j] = ps[j * L + l];
         d[j] = ds[j * L + l];
       }
-      loss += -logf(fmaxf(ps[labels[n0 + l] * L + l], 1e-9f));
+      const float li = -logf(fmaxf(ps[labels[n0 + l] * L + l], 1e-9f));
+      if (losses) losses[n0 + l] = li;
+      loss += li;
     }
   }
   return loss;

@@ -1,0 +1,142 @@
+// Team and ModeChooser (kernels/common/team.h).
+#include "kernels/common/team.h"
+
+#include <algorithm>
+
+#include "kernels/common/parallel.h"
+
+#if CNN_X86
+#include <immintrin.h>
+#endif
+
+namespace cnn::par {
+namespace {
+
+inline void cpu_relax() {
+#if CNN_X86
+  _mm_pause();
+#elif defined(__aarch64__)
+  asm volatile("yield" ::: "memory");
+#endif
+}
+
+constexpr std::uint64_t pack(std::uint32_t gen, int n, int next) {
+  return (std::uint64_t(gen) << 32) | (std::uint64_t(n) << 16) | std::uint64_t(next);
+}
+constexpr std::uint32_t gen_of(std::uint64_t c) { return std::uint32_t(c >> 32); }
+constexpr int count_of(std::uint64_t c) { return int((c >> 16) & 0xffff); }
+constexpr int next_of(std::uint64_t c) { return int(c & 0xffff); }
+
+// How long an idle worker polls for the next job before it sleeps: longer
+// than the gap between two steps of a training loop, short enough that an
+// idle team gives its cores back at once.
+constexpr auto kSpin = std::chrono::microseconds(200);
+
+}  // namespace
+
+Team::Team(int threads, bool ftz) : ftz_(ftz) {
+  for (int s = 1; s < std::max(1, threads); ++s) workers_.emplace_back([this, s] { worker(s); });
+}
+
+Team::~Team() {
+  {
+    std::lock_guard<std::mutex> lk(m_);
+    stop_.store(true);
+  }
+  cv_.notify_all();
+  for (auto& w : workers_) w.join();
+}
+
+void Team::run_tasks(int n, void* ctx, Call call) {
+  ctx_ = ctx;
+  call_ = call;
+  done_.store(0, std::memory_order_relaxed);
+  const std::uint32_t gen = gen_of(claim_.load(std::memory_order_relaxed)) + 1;
+  claim_.store(pack(gen, n, 0), std::memory_order_seq_cst);  // publishes ctx_, call_, done_
+  if (sleepers_.load(std::memory_order_seq_cst) > 0) {
+    std::lock_guard<std::mutex> lk(m_);
+    cv_.notify_all();
+  }
+  help(gen, 0);
+  // Only tasks that were claimed remain: wait for those.
+  while (done_.load(std::memory_order_acquire) != n) cpu_relax();
+}
+
+void Team::help(std::uint32_t gen, int slot) {
+  std::uint64_t c = claim_.load(std::memory_order_acquire);
+  while (gen_of(c) == gen && next_of(c) < count_of(c)) {
+    if (!claim_.compare_exchange_weak(c, c + 1, std::memory_order_acq_rel,
+                                      std::memory_order_acquire))
+      continue;  // c now holds the current word
+    // Claimed task next_of(c) of job gen: the job cannot end before this
+    // task is counted done, so ctx_ and call_ are still this job's.
+    call_(ctx_, next_of(c), slot);
+    done_.fetch_add(1, std::memory_order_release);
+    c = claim_.load(std::memory_order_acquire);
+  }
+}
+
+void Team::worker(int slot) {
+  FtzScope ftz(ftz_);  // MXCSR is per thread; the mode holds for the worker's life
+  std::uint32_t seen = 0;
+  for (;;) {
+    const auto t0 = std::chrono::steady_clock::now();
+    std::uint64_t c = claim_.load(std::memory_order_acquire);
+    for (int i = 0; gen_of(c) == seen && !stop_.load(std::memory_order_relaxed); ++i) {
+      cpu_relax();
+      if ((i & 255) == 255 && std::chrono::steady_clock::now() - t0 > kSpin) {
+        std::unique_lock<std::mutex> lk(m_);
+        sleepers_.fetch_add(1, std::memory_order_seq_cst);
+        cv_.wait(lk, [&] {
+          return stop_.load() || gen_of(claim_.load(std::memory_order_seq_cst)) != seen;
+        });
+        sleepers_.fetch_sub(1, std::memory_order_relaxed);
+      }
+      c = claim_.load(std::memory_order_acquire);
+    }
+    if (stop_.load()) return;
+    seen = gen_of(c);
+    help(seen, slot);
+  }
+}
+
+bool ModeChooser::begin_step() {
+  if (!probing_ && until_probe_ <= 0) {
+    probing_ = true;
+    probe_left_ = kProbeSteps;
+    probe_sum_ = 0;
+    probe_samples_ = 0;
+  }
+  t0_ = Clock::now();
+  return probing_ ? !solo_ : solo_;
+}
+
+void ModeChooser::end_step(int samples) {
+  const double dt = std::chrono::duration<double>(Clock::now() - t0_).count();
+  const int cur = solo_ ? 1 : 0, other = 1 - cur;
+  if (probing_) {
+    probe_sum_ += dt;
+    probe_samples_ += std::max(1, samples);
+    if (--probe_left_ > 0) return;
+    probing_ = false;
+    avg_[other] = probe_sum_ / probe_samples_;
+    have_[other] = true;
+    if (avg_[other] < avg_[cur]) solo_ = !solo_;  // the probe won: adopt its mode
+    interval_ = std::min(2 * interval_, kMaxInterval);
+    until_probe_ = interval_;
+    return;
+  }
+  const double per = dt / std::max(1, samples);
+  avg_[cur] = have_[cur] ? avg_[cur] + (per - avg_[cur]) / 8 : per;
+  have_[cur] = true;
+  --until_probe_;
+  // The current mode got clearly worse than the other's last probe (e.g. a
+  // core was taken): switch now rather than at the next probe.
+  if (have_[other] && avg_[cur] > 1.25 * avg_[other]) {
+    solo_ = !solo_;
+    interval_ = std::min(2 * interval_, kMaxInterval);
+    until_probe_ = interval_;
+  }
+}
+
+}  // namespace cnn::par

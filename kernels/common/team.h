@@ -1,0 +1,118 @@
+// A team of persistent worker threads that HELP the calling thread instead
+// of being waited for: the threading engine of the simd backend.
+//
+// Why not one OpenMP parallel region per operation: a region's join waits
+// for every thread of the team, including one that had no work (batch 16 is
+// one chunk) or that another process has kept off its core. With ~30 µs
+// training steps, thousands of fork/joins per epoch each wait for the
+// slowest core, and on a busy machine one preempted thread stalls the run
+// for a scheduler slice (milliseconds) at every step.
+//
+// Team::run(n, f) instead publishes n tasks and the caller starts taking
+// them at once; workers that are awake take tasks too (an atomic claim
+// counter), and the caller waits only for tasks that were actually claimed
+// and are still running. A worker that wakes late finds nothing left and
+// costs nobody anything. Each task runs exactly once, so results depend
+// only on how the work is cut into tasks, never on which thread ran which
+// one: determinism is the caller's task split, as with split_range.
+//
+// Workers spin briefly for the next job (training steps follow each other
+// within microseconds), then sleep on a condition variable.
+//
+// ModeChooser adds the graceful degradation: it times whole steps and runs
+// them "solo" (the caller alone, workers asleep) when that is measured to be
+// faster, e.g. while another process occupies a core, re-trying the team at
+// growing intervals. Solo and team runs give the same bits.
+#pragma once
+
+#include <atomic>
+#include <chrono>
+#include <condition_variable>
+#include <cstdint>
+#include <mutex>
+#include <thread>
+#include <type_traits>
+#include <vector>
+
+namespace cnn::par {
+
+class Team {
+ public:
+  // threads >= 1: the calling thread plus threads-1 workers. ftz: workers
+  // run tasks with flush-to-zero / denormals-are-zero set (the caller sets
+  // its own mode, e.g. with an FtzScope around the step).
+  Team(int threads, bool ftz);
+  ~Team();
+  Team(const Team&) = delete;
+  Team& operator=(const Team&) = delete;
+
+  int threads() const { return int(workers_.size()) + 1; }
+  // While solo, run() executes every task on the calling thread.
+  void set_solo(bool solo) { solo_ = solo; }
+  bool solo() const { return solo_; }
+
+  // Calls f(task, slot) once for each task in [0, n) and returns when all
+  // have finished. slot in [0, threads()) names the thread running the task
+  // (0 = the caller), for per-thread scratch. Not reentrant: f must not call
+  // run(). n < 65536.
+  template <class F>
+  void run(int n, F&& f) {
+    if (n <= 0) return;
+    if (solo_ || workers_.empty() || n == 1) {
+      for (int i = 0; i < n; ++i) f(i, 0);
+      return;
+    }
+    using Fn = std::remove_reference_t<F>;
+    run_tasks(n, const_cast<void*>(static_cast<const void*>(&f)),
+              [](void* ctx, int task, int slot) { (*static_cast<Fn*>(ctx))(task, slot); });
+  }
+
+ private:
+  using Call = void (*)(void* ctx, int task, int slot);
+  void run_tasks(int n, void* ctx, Call call);
+  void worker(int slot);
+  // Claims and runs tasks of job `gen` until none is left.
+  void help(std::uint32_t gen, int slot);
+
+  // The claim word: job generation (32 bits) | task count (16) | next task (16).
+  std::atomic<std::uint64_t> claim_{0};
+  std::atomic<int> done_{0};
+  void* ctx_ = nullptr;  // the current job, valid while one of its tasks is claimed
+  Call call_ = nullptr;
+  bool ftz_;
+  bool solo_ = false;
+  std::atomic<bool> stop_{false};
+  std::atomic<int> sleepers_{0};
+  std::mutex m_;
+  std::condition_variable cv_;
+  std::vector<std::thread> workers_;
+};
+
+// Chooses, step by step, between running with the team and solo, from the
+// measured time per sample of each mode. Starts with the team; probes the
+// other mode for a few steps at intervals that double while the current
+// mode keeps winning (up to kMaxInterval steps), and switches at once when
+// the current mode's running average gets worse than the other's last probe
+// (a core taken by another process makes every team step wait).
+class ModeChooser {
+ public:
+  // Whether the coming step should run solo; call end_step() after it.
+  bool begin_step();
+  void end_step(int samples);
+
+ private:
+  static constexpr int kProbeSteps = 4, kMinInterval = 32, kMaxInterval = 4096;
+  using Clock = std::chrono::steady_clock;
+  Clock::time_point t0_;
+  bool solo_ = false;         // the current mode
+  bool probing_ = false;      // this step runs the other mode as a probe
+  int until_probe_ = 8;       // steps of the current mode before the next probe
+  int interval_ = kMinInterval;
+  int probe_left_ = 0;
+  double avg_[2] = {0, 0};    // seconds per sample: [0] team, [1] solo
+  bool have_[2] = {false, false};
+  double probe_sum_ = 0;
+  int probe_samples_ = 0;
+};
+
+}  // namespace cnn::par
