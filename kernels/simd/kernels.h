@@ -30,6 +30,7 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <string>
 
 #include "kernels/shapes.h"
 
@@ -92,6 +93,9 @@ struct Kernels {
 const Kernels& kernels_avx512();
 const Kernels& kernels_avx2();
 const Kernels& kernels_portable();
+// The table of a path choose_isa() accepted; std::invalid_argument for a
+// path this build has no kernels for.
+const Kernels& kernels_for(const std::string& isa);
 
 // The per-ISA functions that fill the tables, op_direction[_part]_isa, each
 // defined in op_direction_isa.cpp from the template in op_direction_impl.h.

@@ -22,16 +22,6 @@ namespace simd {
 
 namespace {
 
-// The table for a path choose_isa() accepted (so the CPU can run it).
-const Kernels& table_for(const std::string& isa) {
-#if CNN_X86
-  if (isa == "avx512") return kernels_avx512();
-  if (isa == "avx2") return kernels_avx2();
-#endif
-  if (isa == "portable") return kernels_portable();
-  throw std::invalid_argument("simd: no kernels for ISA path '" + isa + "' in this build");
-}
-
 int chunks_of(int B) { return (B + S - 1) / S; }
 int valid_in(int B, int c) { return std::min(S, B - c * S); }
 
@@ -378,7 +368,7 @@ class SimdBackend final : public Backend {
 
 std::unique_ptr<Backend> make_simd_backend(const BackendOptions& opt) {
   const std::string isa = choose_isa(opt.isa);
-  return std::make_unique<simd::SimdBackend>(simd::table_for(isa), opt.threads, opt.ftz);
+  return std::make_unique<simd::SimdBackend>(simd::kernels_for(isa), opt.threads, opt.ftz);
 }
 
 }  // namespace cnn

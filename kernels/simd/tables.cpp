@@ -3,6 +3,9 @@
 // takes the functions' addresses.
 #include "kernels/simd/kernels.h"
 
+#include <stdexcept>
+#include <string>
+
 namespace cnn::simd {
 
 // The three tables, filled literally from the functions kernels.h declares.
@@ -31,6 +34,16 @@ const Kernels& kernels_portable() {
                          fc_bwd_din_portable, fc_bwd_dw_portable,      conv_pool_bwd_portable,
                          conv_bwd_portable,   pool_bwd_portable};
   return k;
+}
+
+// The table for a path choose_isa() accepted (so the CPU can run it).
+const Kernels& kernels_for(const std::string& isa) {
+#if CNN_X86
+  if (isa == "avx512") return kernels_avx512();
+  if (isa == "avx2") return kernels_avx2();
+#endif
+  if (isa == "portable") return kernels_portable();
+  throw std::invalid_argument("simd: no kernels for ISA path '" + isa + "' in this build");
 }
 
 }  // namespace cnn::simd
