@@ -218,7 +218,10 @@ TEST_P(GemmTest, GridAllTransposesMatchesEigen) {
         shapes.push_back({s1, s2, a});
       }
   // K past a vector multiple, for the inner-product path's masked tail
-  // (A * B^T with a small C and K >= 64).
+  // (A * B^T with a small C and K >= 64). A path the model never takes: its
+  // one inner-product GEMM (conv_bwd_sample_im2col) has K = 784, a multiple
+  // of every vector width, so only these shapes and DotPathEveryKTail
+  // below reach the tail.
   for (int m : small)
     for (int n : small)
       for (int k : {71, 785}) shapes.push_back({m, n, k});
@@ -246,6 +249,29 @@ TEST_P(GemmTest, GridAllTransposesMatchesEigen) {
         ASSERT_GE(o.nonzero_share, c.integer ? 0.5 : 0.99) << describe(isa, c);
       }
     }
+}
+
+// The inner-product kernel's K tail at every length modulo the widest
+// vector (16), just past its 64 threshold and past the model's K = 784, on
+// exact and real inputs. The model never takes this path (see the grid
+// above), so no model-level test would notice a lost or doubled tail.
+TEST_P(GemmTest, DotPathEveryKTail) {
+  const std::string isa = GetParam();
+  Gemm gm(isa, 2);
+  int n = 0;
+  for (int base : {64, 784})
+    for (int k = base; k <= base + 16; ++k)
+      for (auto [M, N] : {std::array<int, 2>{8, 10}, {3, 1}}) {
+        Case c;
+        c.tb = true;
+        c.M = M;
+        c.N = N;
+        c.K = k;
+        c.integer = (n % 2) == 0;
+        c.seed = 5000 + n++;
+        const Outcome o = check(gm, isa, c);
+        ASSERT_TRUE(o.pass) << o.failure;
+      }
 }
 
 // Random shapes (including past NC = 4080/4096 columns), padded leading

@@ -3,17 +3,39 @@
 // (possibly fused) training step as a whole. Shared by the GoogleTest suite
 // and the `validate` driver, so both apply the same inputs and tolerances.
 //
-// Two kinds of input:
-//  - Integer: small whole numbers (pixels 0..8, weights -8..8, ...). Every
+// Kinds of input (the part in brackets of a result's name):
+//  - integer: small whole numbers (pixels 0..8, weights -8..8, ...). Every
 //    product and partial sum is an integer below 2^24, so fp32 arithmetic is
 //    exact in any order and the check demands equality (tolerance 0).
-//  - Real: uniform reals. The tolerance is Higham's bound for a K-term fp32
+//  - real: uniform reals. The tolerance is Higham's bound for a K-term fp32
 //    dot product, |fl(s) - s| <= gamma_K * sum|t_i| with gamma_K ~ K*u,
 //    u = 2^-24: tol_i = atol + rtol * mag_i, where mag_i = sum of |terms| of
 //    output i (the reference evaluated on absolute values, >= |ref_i|; using
 //    it instead of |ref_i| keeps the bound valid under cancellation) and
 //    rtol = 2*(K+2)*u covers the K additions, the rounding of each product
 //    and of the bias. atol = 1e-7 absorbs denormal flushing.
+//  - edge cases where careless kernels break: pre-activations at and one
+//    step either side of the ReLU's 0 (relu-edge), max-pool windows with
+//    exact ties, signed-zero ties, one-ulp winners and all-negative windows
+//    (near-ties), logits shifted by +-1000, one dominant logit, equal
+//    logits and losses either side of the 1e-9 clamp (extreme), sums of
+//    denormal products (denormal), dense conv gradients (dense).
+//
+// Every check runs three times on the same backend object, which was
+// prepare()d for a batch kBigger samples larger than the case's (as the
+// trainer prepares for its largest batch):
+//  1. at the case's batch size, compared with the reference;
+//  2. at the larger batch size on garbage inputs (NaN and +-3e38), not
+//     compared: it fills whatever private scratch the backend keeps (chunk
+//     lanes, packed panels, per-thread rows) with values that must not leak;
+//  3. at the case's batch size again, on the inputs of run 1: every output
+//     must equal run 1's bit for bit (a backend is deterministic for a given
+//     batch size and thread count; stale data from run 2 shows up here).
+// Outputs are filled with NaN before each call (a kernel must write, not
+// accumulate into, every element) and followed by a guard region that must
+// stay untouched (no write past the batch or the tensor). The composite
+// check poisons every workspace buffer the trainer does not fill itself,
+// and the gradients, before each run.
 #pragma once
 
 #include <cstdint>
@@ -24,8 +46,6 @@
 
 namespace cnn::test {
 
-enum class InputKind { Integer, Real };
-
 struct OpCase {
   std::string backend;
   std::string isa;
@@ -33,6 +53,11 @@ struct OpCase {
   int batch = 1;
   std::uint64_t seed = 1234;
 };
+
+// How much larger the batch of each check's garbage run is: more than one
+// simd chunk (16 samples), so the case's short last chunk has lanes that the
+// garbage run filled.
+constexpr int kBigger = 17;
 
 struct CheckResult {
   std::string op;            // e.g. "conv_fwd[integer]"

@@ -25,9 +25,10 @@ TEST(Validate, PassesOnEveryRegisteredBackend) {
                               " threads=3 batches=1,3,32,67"),
                 std::string::npos)
           << info.name << " " << isa << "\n" << r.output;
-  for (const char* op : {"conv_fwd[integer]", "conv_fwd[real]", "pool_fwd[integer,ties]", "fc_fwd[real]",
-                         "softmax_xent[real]", "fc_bwd[real]", "pool_bwd[exact]", "conv_bwd[real]",
-                         "sgd_update[real]", "train_step[composite]"})
+  for (const char* op : {"conv_fwd[integer]", "conv_fwd[real]", "conv_fwd[relu-edge]", "conv_fwd[denormal]",
+                         "pool_fwd[integer,ties]", "pool_fwd[near-ties]", "fc_fwd[real]", "softmax_xent[real]",
+                         "softmax_xent[extreme]", "fc_bwd[real]", "pool_bwd[exact]", "conv_bwd[real]",
+                         "conv_bwd[dense]", "sgd_update[real]", "train_step[composite]"})
     EXPECT_NE(r.output.find("  " + std::string(op) + " "), std::string::npos) << op;
 }
 
