@@ -74,4 +74,18 @@ void Backend::update(float lr, Params& p, const Params& g) {
   sgd_update(lr, p.conv_b.data(), g.conv_b.data(), kConvC);
 }
 
+float Backend::train_step(int B, float lr, Params& p, Workspace& ws, Params& g) {
+  forward_train(B, p, ws);
+  const float loss = loss_grad(B, 1.0f / float(B), ws);
+  backward(B, p, ws, g);
+  update(lr, p, g);
+  return loss;
+}
+
+void Backend::parallel_for(int n, const std::function<void(int)>& f) {
+  const int t = threads();
+#pragma omp parallel for schedule(static) num_threads(t) if (t > 1 && n > 1)
+  for (int i = 0; i < n; ++i) f(i);
+}
+
 }  // namespace cnn

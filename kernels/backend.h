@@ -27,6 +27,7 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <string>
 
@@ -114,6 +115,18 @@ class Backend {
   virtual void backward(int B, const Params& p, Workspace& ws, Params& g);
   // p -= lr * g for every parameter tensor.
   virtual void update(float lr, Params& p, const Params& g);
+  // One whole training step, what the trainer calls: forward_train,
+  // loss_grad (scale = 1/B), backward and update, in that order; returns
+  // the batch loss. Afterwards ws (logits, probs, dlogits) and g hold this
+  // step's values and p is updated, exactly as the four calls would leave
+  // them. A backend overrides it to run the step as one piece (the simd
+  // backend: two parallel phases, the update fused into the weight gradient).
+  virtual float train_step(int B, float lr, Params& p, Workspace& ws, Params& g);
+
+  // Runs f(i) for every i in [0, n), on the backend's threads where it has
+  // them, in any order (f must write disjoint data). The trainer gathers a
+  // batch with it, so the gather runs on the threads the kernels use.
+  virtual void parallel_for(int n, const std::function<void(int)>& f);
 
  protected:
   Profiler* prof_ = nullptr;

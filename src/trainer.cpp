@@ -178,13 +178,12 @@ class EpochLoop {
     {
       OpScope s(be_.profiler(), "gather", 0, OpKind::outside);
       const int next_B = std::max(0, std::min(bs_, n_ - start - bs_));
-      gather_batch(data_, idx, B, ws_.x.data(), ws_.labels.data(), be_.threads(), idx + B, next_B);
+      gather_batch(data_, idx, B, ws_.x.data(), ws_.labels.data(), &be_, idx + B, next_B);
     }
-    be_.forward_train(B, p_, ws_);
-    const float batch_loss = be_.loss_grad(B, 1.0f / float(B), ws_);
+    // The step updates the parameters before the check: a diverged run
+    // stops with exit status 3 and saves nothing, so the last update is moot.
+    const float batch_loss = be_.train_step(B, cfg_.lr, p_, ws_, grads_);
     check_finite(batch_loss, ws_.logits.data(), B * kClasses, epoch, start / bs_);
-    be_.backward(B, p_, ws_, grads_);
-    be_.update(cfg_.lr, p_, grads_);
     return batch_loss;
   }
 
@@ -261,18 +260,23 @@ void image_to_input(const std::uint8_t* src, float* dst) {
 }
 
 void gather_batch(const Dataset& d, const std::uint32_t* idx, int B, float* x, std::uint8_t* labels,
-                  int threads, const std::uint32_t* next, int next_B) {
-  if (B < 16) threads = 1;
-#pragma omp parallel num_threads(threads) if (threads > 1)
-  {
-#pragma omp for schedule(static) nowait
-    for (int b = 0; b < B; ++b) {
+                  Backend* be, const std::uint32_t* next, int next_B) {
+  // Tasks of 8 images (and of the next batch's prefetches): enough to share
+  // a batch among the backend's threads, few enough to cost nothing to hand out.
+  constexpr int kPer = 8;
+  const int tasks = (std::max(B, next_B) + kPer - 1) / kPer;
+  auto task = [&](int t) {
+    for (int b = t * kPer; b < std::min(B, (t + 1) * kPer); ++b) {
       image_to_input(d.images.data() + std::size_t(idx[b]) * kImgPixels,
                      x + std::size_t(b) * kImgPixels);
       labels[b] = d.labels[idx[b]];
     }
-#pragma omp for schedule(static) nowait
-    for (int b = 0; b < next_B; ++b) prefetch_image(d, next[b]);
+    for (int b = t * kPer; b < std::min(next_B, (t + 1) * kPer); ++b) prefetch_image(d, next[b]);
+  };
+  if (be) {
+    be->parallel_for(tasks, task);
+  } else {
+    for (int t = 0; t < tasks; ++t) task(t);
   }
 }
 
@@ -290,7 +294,7 @@ float evaluate(Backend& be, const Params& p, const Dataset& test, Workspace& ws,
   for (int start = 0; start < test.n; start += bs) {
     int B = std::min(bs, test.n - start);
     std::iota(idx.begin(), idx.begin() + B, std::uint32_t(start));
-    gather_batch(test, idx.data(), B, ws.x.data(), ws.labels.data(), be.threads());
+    gather_batch(test, idx.data(), B, ws.x.data(), ws.labels.data(), &be);
     be.forward_infer(B, p, ws);
     for (int b = 0; b < B; ++b) {
       const int best = predicted_class(ws.logits.data() + std::size_t(b) * kClasses);

@@ -91,14 +91,13 @@ void print_backend_line(std::ostream& out, const Backend& be);
 // for every pixel (training, eval and predict all convert through this).
 void image_to_input(const std::uint8_t* src, float* dst);
 
-// image_to_input for a whole batch. With threads > 1 a batch of 16 or more
-// is split among that many OpenMP threads in contiguous static parts, as the
-// threaded backends split it, so each part lands in the cache of the thread
-// that reads it next (train() and evaluate() pass the backend's threads()).
+// image_to_input for a whole batch. With a backend (train() and evaluate()
+// pass theirs) the batch is shared among the backend's own threads through
+// Backend::parallel_for, in tasks of 8 images; without one it runs serially.
 // `next` (next_B indices, may be nullptr): the following batch, whose images
 // are prefetched into the cache meanwhile.
 void gather_batch(const Dataset& d, const std::uint32_t* idx, int B, float* x, std::uint8_t* labels,
-                  int threads = 1, const std::uint32_t* next = nullptr, int next_B = 0);
+                  Backend* be = nullptr, const std::uint32_t* next = nullptr, int next_B = 0);
 
 // The predicted digit: the first index of the largest of kClasses logits.
 int predicted_class(const float* logits);

@@ -626,6 +626,34 @@ void compare_update(Ctx& x, const std::string& what, const Buffer<float>& before
   compare(x, "updated " + what, after.data(), ref, &mag, 3 * kU, 0, 0.5);
 }
 
+// The trainer calls Backend::train_step(), which a backend may fuse (simd
+// runs it in two phases with the update inside): it must leave exactly the
+// bits that the four chained composite steps of run_step() left.
+void check_fused_step(Backend& be, Ctx& x, const StepOut& o, const Params& p,
+                      const Buffer<float>& img, const Buffer<std::uint8_t>& lab) {
+  const int B = x.B;
+  Workspace ws(x.c.batch + kBigger + 1);
+  Params g, after = p;
+  poison(ws);
+  poison(g);
+  std::copy(img.begin(), img.end(), ws.x.begin());
+  std::copy(lab.begin(), lab.end(), ws.labels.begin());
+  const float loss = be.train_step(B, kLr, after, ws, g);
+  const std::size_t n = std::size_t(B) * kClasses;
+  same_bits(x, "train_step loss", &loss, &o.loss, 1);
+  same_bits(x, "train_step logits", ws.logits.data(), o.logits.data(), n);
+  same_bits(x, "train_step probs", ws.probs.data(), o.probs.data(), n);
+  same_bits(x, "train_step dlogits", ws.dlogits.data(), o.dlogits.data(), n);
+  same_bits(x, "train_step grad conv_w", g.conv_w.data(), o.grads.conv_w.data(), kConvWSize);
+  same_bits(x, "train_step grad conv_b", g.conv_b.data(), o.grads.conv_b.data(), kConvC);
+  same_bits(x, "train_step grad fc_w", g.fc_w.data(), o.grads.fc_w.data(), kFcWSize);
+  same_bits(x, "train_step grad fc_b", g.fc_b.data(), o.grads.fc_b.data(), kClasses);
+  same_bits(x, "train_step updated conv_w", after.conv_w.data(), o.after.conv_w.data(), kConvWSize);
+  same_bits(x, "train_step updated conv_b", after.conv_b.data(), o.after.conv_b.data(), kConvC);
+  same_bits(x, "train_step updated fc_w", after.fc_w.data(), o.after.fc_w.data(), kFcWSize);
+  same_bits(x, "train_step updated fc_b", after.fc_b.data(), o.after.fc_b.data(), kClasses);
+}
+
 void step_check(Backend& be, Ctx& x, Gen& g, Kind) {
   const int B = x.B;
   Params p;
@@ -637,6 +665,7 @@ void step_check(Backend& be, Ctx& x, Gen& g, Kind) {
   // writes a sample past the batch (which the primitives' guards catch)
   // then fails here instead of corrupting the heap.
   const StepOut o = run_step(be, B, x.c.batch + kBigger + 1, p, img, lab);
+  check_fused_step(be, x, o, p, img, lab);
   if (!x.results({{"logits", o.logits.data(), o.logits.size()},
                   {"probs", o.probs.data(), o.probs.size()},
                   {"dlogits", o.dlogits.data(), o.dlogits.size()},

@@ -5,14 +5,13 @@
 // AVX tables exist only where CNN_X86 is set (x86 builds).
 #include "kernels/simd/simd.h"
 
-#include <omp.h>
-
 #include <algorithm>
 #include <stdexcept>
 
 #include "kernels/common/cpu.h"
 #include "kernels/common/fc_bwd_db.h"
 #include "kernels/common/parallel.h"
+#include "kernels/common/team.h"
 #include "kernels/flops.h"
 #include "kernels/profiler.h"
 #include "kernels/simd/kernels.h"
@@ -31,6 +30,7 @@ class SimdBackend final : public Backend {
       : k_(k),
         threads_(std::max(1, threads)),
         ftz_(ftz),
+        team_(threads_, ftz),
         t_lg_(std::size_t(threads_) * kClasses * S),
         t_xT_(std::size_t(threads_) * kXT),
         t_pT_(std::size_t(threads_) * kPT),
@@ -87,23 +87,16 @@ class SimdBackend final : public Backend {
               float* din) override {
     reserve(B);
     fwd_ws_ = nullptr;  // pT_ is about to hold `in`, not the forward's features
-    const int nc = chunks_of(B);
     fill_drow(B, d);
-#pragma omp parallel num_threads(threads_)
-    {
-      par::FtzScope ftz(ftz_);
-      const int t = omp_get_thread_num();
-#pragma omp for schedule(static)
-      for (int c = 0; c < nc; ++c) {
-        const int nv = valid_in(B, c);
-        k_.to_lanes(nv, kFeatures, in + std::size_t(c) * S * kFeatures, pT(c));
-        if (din) {
-          fc_bwd_din_chunk(B, c, t, w, d, false);
-          k_.from_lanes(nv, kFeatures, dpT(c), din + std::size_t(c) * S * kFeatures);
-        }
+    for_chunks(B, [&](int c, int nv, int t) {
+      k_.to_lanes(nv, kFeatures, in + std::size_t(c) * S * kFeatures, pT(c));
+      if (din) {
+        fc_bwd_din_chunk(B, c, t, w, d, false);
+        k_.from_lanes(nv, kFeatures, dpT(c), din + std::size_t(c) * S * kFeatures);
       }
-      fc_bwd_dw_rows(B, dw);
-    }
+    });
+    par::FtzScope ftz(ftz_);
+    team_.run(kRowBlocks, [&](int r, int) { fc_bwd_dw_block(B, r, dw); });
     cnn::fc_bwd_db(B, d, db);
   }
   void pool_bwd(int B, const float* dpooled, const std::uint8_t* winner, const float* act,
@@ -157,7 +150,10 @@ class SimdBackend final : public Backend {
   void forward_infer(int B, const Params& p, Workspace& ws) override {
     reserve(B);
     fwd_ws_ = nullptr;  // the chunk buffers now hold this batch, not a training one
-    forward(B, p, ws, false);
+    if (prof_) return forward(B, p, ws, false);
+    team_.set_solo(infer_mode_.begin_step());
+    for_chunks(B, [&](int c, int nv, int t) { forward_chunk(c, nv, t, p, ws, false); });
+    infer_mode_.end_step(B);
   }
   float loss_grad(int B, float scale, Workspace& ws) override {
     OpScope s(prof_, "softmax_xent", flops::softmax_xent(B));
@@ -172,105 +168,155 @@ class SimdBackend final : public Backend {
     const float* dl = ws.dlogits.data();
     const float* w = p.fc_w.data();
     fill_drow(B, dl);
+    par::FtzScope ftz(ftz_);
     if (!prof_) {
-      // One region, one barrier (its end): the chunks' input gradient and
-      // conv block, then (nowait) this thread's rows of fc dW, which read
-      // only what forward_train and loss_grad wrote.
-#pragma omp parallel num_threads(threads_)
-      {
-        par::FtzScope ftz(ftz_);
-        const int t = omp_get_thread_num();
-#pragma omp for schedule(static) nowait
-        for (int c = 0; c < nc; ++c) {
-          fc_bwd_din_chunk(B, c, t, w, dl, true);
-          k_.conv_pool_bwd(xT(c), dpT(c), win(c), cpart(c));
-        }
-        fc_bwd_dw_rows(B, g.fc_w.data());
-      }
+      // One phase: the chunks' input gradient and conv block, and the fc dW
+      // row blocks, which read only what forward_train and loss_grad wrote.
+      team_.run(nc + kRowBlocks, [&](int task, int t) {
+        if (task >= kRowBlocks) return backward_chunk(B, task - kRowBlocks, t, w, dl);
+        fc_bwd_dw_block(B, task, g.fc_w.data());
+      });
     } else {
       {
         OpScope s(prof_, "fc_bwd", flops::fc_bwd(B));
-#pragma omp parallel num_threads(threads_)
-        {
-          par::FtzScope ftz(ftz_);
-          const int t = omp_get_thread_num();
-#pragma omp for schedule(static) nowait
-          for (int c = 0; c < nc; ++c) fc_bwd_din_chunk(B, c, t, w, dl, true);
-          fc_bwd_dw_rows(B, g.fc_w.data());
-        }
+        team_.run(nc + kRowBlocks, [&](int task, int t) {
+          if (task >= kRowBlocks) return fc_bwd_din_chunk(B, task - kRowBlocks, t, w, dl, true);
+          fc_bwd_dw_block(B, task, g.fc_w.data());
+        });
         cnn::fc_bwd_db(B, dl, g.fc_b.data());
       }
       OpScope s(prof_, "pool_bwd+conv_bwd", flops::conv_pool_bwd(B));
-      for_chunks(B, [&](int c, int, int) { k_.conv_pool_bwd(xT(c), dpT(c), win(c), cpart(c)); });
+      team_.run(nc, [&](int c, int) { k_.conv_pool_bwd(xT(c), dpT(c), win(c), cpart(c)); });
       reduce_conv(nc, g.conv_w.data(), g.conv_b.data());
       return;
     }
     cnn::fc_bwd_db(B, dl, g.fc_b.data());
     reduce_conv(nc, g.conv_w.data(), g.conv_b.data());
   }
-  // Element-wise, so any split gives the same bits. The fc weights are split
-  // as fc dW rows were (fc_bwd_dw_rows), so each thread updates the gradient
-  // rows it wrote itself: one thread doing all 15,680 would first have to
-  // pull the other threads' rows (and the weights) across cores.
+  // Element-wise, so any split gives the same bits: the fc weights in the
+  // row blocks of fc_bwd_dw_block, the three small tensors as one task.
   void update(float lr, Params& p, const Params& g) override {
     OpScope s(prof_, "sgd_update", flops::sgd_update());
-#pragma omp parallel num_threads(threads_) if (threads_ > 1)
-    {
-      par::FtzScope ftz(ftz_);
-      const RowRange r = dw_rows();
-      k_.sgd_update(lr, p.fc_w.data() + r.begin * kClasses, g.fc_w.data() + r.begin * kClasses,
-                    std::size_t(r.end - r.begin) * kClasses);
-      if (omp_get_thread_num() == 0) {
-        k_.sgd_update(lr, p.fc_b.data(), g.fc_b.data(), kClasses);
-        k_.sgd_update(lr, p.conv_w.data(), g.conv_w.data(), kConvWSize);
-        k_.sgd_update(lr, p.conv_b.data(), g.conv_b.data(), kConvC);
+    par::FtzScope ftz(ftz_);
+    team_.run(kRowBlocks + 1, [&](int task, int) {
+      if (task == 0) return update_small(lr, p, g);
+      update_block(task - 1, lr, p, g);
+    });
+  }
+
+  // The whole step in two phases. Phase 1, one task per 16-sample chunk:
+  // forward, softmax + loss per sample, fc input gradient and the conv
+  // block's gradient, all from the chunk's own data. Phase 2, after every
+  // chunk has read the fc weights: per block of fc rows the weight gradient
+  // over the whole batch and, while it is still in this core's cache, the
+  // SGD update of those rows; one more task sums fc db, the conv gradient and
+  // the loss in their fixed orders and updates the small tensors. Each value
+  // is computed by the same kernel in the same order as by the four separate
+  // composite steps, so the bits are the same. With a profiler attached the
+  // four steps run one by one instead, each timed.
+  float train_step(int B, float lr, Params& p, Workspace& ws, Params& g) override {
+    if (prof_) return Backend::train_step(B, lr, p, ws, g);
+    reserve(B);
+    fwd_ws_ = nullptr;  // the parameters change below: no backward() may follow
+    par::FtzScope ftz(ftz_);
+    team_.set_solo(train_mode_.begin_step());
+    const float scale = 1.0f / float(B);
+    team_.run(chunks_of(B), [&](int c, int t) { train_chunk(B, c, t, scale, p, ws); });
+    float loss = 0.0f;
+    team_.run(kRowBlocks + 1, [&](int task, int) {
+      if (task == 0) {
+        finish_small(B, ws, g);
+        update_small(lr, p, g);
+        for (int n = 0; n < B; ++n) loss += losses_[n];  // in sample order, as the kernel sums
+        return;
       }
-    }
+      fc_bwd_dw_block(B, task - 1, g.fc_w.data());
+      update_block(task - 1, lr, p, g);
+    });
+    train_mode_.end_step(B);
+    return loss;
+  }
+
+  void parallel_for(int n, const std::function<void(int)>& f) override {
+    team_.run(n, [&](int i, int) { f(i); });
   }
 
  private:
-  // Runs f(chunk, valid samples, thread) for every chunk of the batch, in
-  // one parallel region with FTZ set in each thread.
+  // fc rows in blocks of 112 (14 blocks; a multiple of the dW kernel's
+  // 4-row step): few enough tasks to hand out cheaply, enough to balance.
+  static constexpr int kRowBlock = 112, kRowBlocks = kFeatures / kRowBlock;
+  static_assert(kRowBlocks * kRowBlock == kFeatures && kRowBlock % 4 == 0, "row blocks");
+
+  // Runs f(chunk, valid samples, thread) for every chunk of the batch on the
+  // team, FTZ set on the caller as on the workers.
   template <class F>
   void for_chunks(int B, F&& f) {
-    const int nc = chunks_of(B);
-#pragma omp parallel num_threads(threads_)
-    {
-      par::FtzScope ftz(ftz_);
-      const int t = omp_get_thread_num();
-#pragma omp for schedule(static) nowait
-      for (int c = 0; c < nc; ++c) f(c, valid_in(B, c), t);
-    }
+    par::FtzScope ftz(ftz_);
+    team_.run(chunks_of(B), [&](int c, int t) { f(c, valid_in(B, c), t); });
+  }
+
+  // Chunk c: input to lanes, conv + pool (+ winners when training), logits.
+  void forward_chunk(int c, int nv, int t, const Params& p, Workspace& ws, bool train) {
+    k_.input_to_lanes(nv, ws.x.data() + std::size_t(c) * S * kImgPixels, xT(c));
+    k_.conv_pool_fwd(xT(c), p.conv_w.data(), p.conv_b.data(), pT(c), train ? win(c) : nullptr,
+                     nullptr);
+    float* lg = t_lg_.data() + std::size_t(t) * kClasses * S;
+    k_.fc_fwd(pT(c), p.fc_w.data(), p.fc_b.data(), lg);
+    k_.from_lanes(nv, kClasses, lg, ws.logits.data() + std::size_t(c) * S * kClasses);
+  }
+
+  // Chunk c's part of backward(): fc input gradient (ReLU-masked), conv block.
+  void backward_chunk(int B, int c, int t, const float* w, const float* dl) {
+    fc_bwd_din_chunk(B, c, t, w, dl, true);
+    k_.conv_pool_bwd(xT(c), dpT(c), win(c), cpart(c));
+  }
+
+  // Phase 1 of train_step for chunk c.
+  void train_chunk(int B, int c, int t, float scale, const Params& p, Workspace& ws) {
+    const int nv = valid_in(B, c);
+    const std::size_t r0 = std::size_t(c) * S;
+    forward_chunk(c, nv, t, p, ws, true);
+    float* dl = ws.dlogits.data();
+    k_.softmax_xent(nv, ws.logits.data() + r0 * kClasses, ws.labels.data() + r0, scale,
+                    ws.probs.data() + r0 * kClasses, dl + r0 * kClasses, losses_.data() + r0);
+    fill_drow_rows(int(r0), int(r0) + nv, dl);
+    backward_chunk(B, c, t, p.fc_w.data(), dl);
+  }
+
+  // fc db, and the conv gradient from the chunks' slots.
+  void finish_small(int B, const Workspace& ws, Params& g) {
+    cnn::fc_bwd_db(B, ws.dlogits.data(), g.fc_b.data());
+    reduce_conv(chunks_of(B), g.conv_w.data(), g.conv_b.data());
+  }
+  void update_small(float lr, Params& p, const Params& g) {
+    k_.sgd_update(lr, p.fc_b.data(), g.fc_b.data(), kClasses);
+    k_.sgd_update(lr, p.conv_w.data(), g.conv_w.data(), kConvWSize);
+    k_.sgd_update(lr, p.conv_b.data(), g.conv_b.data(), kConvC);
+  }
+  void update_block(int r, float lr, Params& p, const Params& g) {
+    const std::size_t o = std::size_t(r) * kRowBlock * kClasses;
+    k_.sgd_update(lr, p.fc_w.data() + o, g.fc_w.data() + o, std::size_t(kRowBlock) * kClasses);
   }
 
   void forward(int B, const Params& p, Workspace& ws, bool train) {
-    const float* x = ws.x.data();
-    float* logits = ws.logits.data();
-    auto conv_pool = [&](int c, int nv) {
-      k_.input_to_lanes(nv, x + std::size_t(c) * S * kImgPixels, xT(c));
-      k_.conv_pool_fwd(xT(c), p.conv_w.data(), p.conv_b.data(), pT(c), train ? win(c) : nullptr,
-                       nullptr);
-    };
-    auto fc = [&](int c, int nv, int t) {
-      float* lg = t_lg_.data() + std::size_t(t) * kClasses * S;
-      k_.fc_fwd(pT(c), p.fc_w.data(), p.fc_b.data(), lg);
-      k_.from_lanes(nv, kClasses, lg, logits + std::size_t(c) * S * kClasses);
-    };
     if (!prof_) {
-      for_chunks(B, [&](int c, int nv, int t) {
-        conv_pool(c, nv);
-        fc(c, nv, t);
-      });
+      for_chunks(B, [&](int c, int nv, int t) { forward_chunk(c, nv, t, p, ws, train); });
       return;
     }
     {
       OpScope s(prof_, "conv_fwd+pool_fwd", flops::conv_pool_fwd(B));
-      for_chunks(B, [&](int c, int nv, int) { conv_pool(c, nv); });
+      for_chunks(B, [&](int c, int nv, int) {
+        k_.input_to_lanes(nv, ws.x.data() + std::size_t(c) * S * kImgPixels, xT(c));
+        k_.conv_pool_fwd(xT(c), p.conv_w.data(), p.conv_b.data(), pT(c),
+                         train ? win(c) : nullptr, nullptr);
+      });
     }
-    {
-      OpScope s(prof_, "fc_fwd", flops::fc_fwd(B));
-      for_chunks(B, fc);
-    }
+    OpScope s(prof_, "fc_fwd", flops::fc_fwd(B));
+    for_chunks(B, [&](int c, int nv, int t) {
+      float* lg = t_lg_.data() + std::size_t(t) * kClasses * S;
+      k_.fc_fwd(pT(c), p.fc_w.data(), p.fc_b.data(), lg);
+      k_.from_lanes(nv, kClasses, lg, ws.logits.data() + std::size_t(c) * S * kClasses);
+    });
   }
 
   // dlogits of chunk c -> dT (10,S) in thread t's scratch, then the
@@ -281,31 +327,19 @@ class SimdBackend final : public Backend {
     k_.fc_bwd_din(valid_in(B, c), pT(c), w, dT, dpT(c), relu_mask);
   }
 
-  // The calling thread's share of the 1568 fc weight rows: blocks of 16
-  // rows (98 blocks, multiples of the kernel's 4-row step) split evenly in
-  // order among the team.
-  struct RowRange {
-    int begin, end;
-  };
-  static RowRange dw_rows() {
-    constexpr int kBlock = 16, kBlocks = kFeatures / kBlock;
-    const int t = omp_get_thread_num(), T = omp_get_num_threads();
-    return {kBlocks * t / T * kBlock, kBlocks * (t + 1) / T * kBlock};
+  // Rows of block r of fc dW, each summed over the whole batch in sample order.
+  void fc_bwd_dw_block(int B, int r, float* dw) {
+    k_.fc_bwd_dw(B, pT_.data(), drow_.data(), r * kRowBlock, (r + 1) * kRowBlock, dw);
   }
 
-  // Inside a parallel region: this thread's rows of fc dW over the whole batch.
-  void fc_bwd_dw_rows(int B, float* dw) {
-    const RowRange r = dw_rows();
-    if (r.end > r.begin) k_.fc_bwd_dw(B, pT_.data(), drow_.data(), r.begin, r.end, dw);
-  }
-
-  // dlogits (B,10) -> drow_ (B,16), classes padded with zeros.
-  void fill_drow(int B, const float* d) {
+  // dlogits (B,10) -> drow_ (B,16), classes padded with zeros: rows [n0,n1).
+  void fill_drow_rows(int n0, int n1, const float* d) {
     float* r = drow_.data();
-    for (int n = 0; n < B; ++n)
+    for (int n = n0; n < n1; ++n)
       for (int j = 0; j < kRow; ++j)
         r[std::size_t(n) * kRow + j] = j < kClasses ? d[std::size_t(n) * kClasses + j] : 0.0f;
   }
+  void fill_drow(int B, const float* d) { fill_drow_rows(0, B, d); }
 
   // cpart slots -> dw (72), db (8): each value is the sum over the 16 lanes
   // of a slot in lane order, added over the slots in chunk order.
@@ -339,6 +373,7 @@ class SimdBackend final : public Backend {
     cpart_.resize(std::size_t(nc) * kCPart);
     win_.resize(std::size_t(nc) * kFeatures * 2);
     drow_.resize(std::size_t(nc) * S * kRow);
+    losses_.resize(std::size_t(nc) * S);
     fwd_ws_ = nullptr;
   }
 
@@ -351,13 +386,16 @@ class SimdBackend final : public Backend {
   const Kernels& k_;
   int threads_;
   bool ftz_;
+  par::Team team_;
+  // Team or solo, chosen per step from measured step times (team.h).
+  par::ModeChooser train_mode_, infer_mode_;
   // Per thread (primitives' layout scratch, logits of the chunk in hand).
   Buffer<float> t_lg_, t_xT_, t_pT_, t_dpT_;
   Buffer<std::uint16_t> t_win_;
   Buffer<float> t_actT_, t_dactT_;
   // Per chunk, kept from forward_train to backward.
   int cap_ = 0;
-  Buffer<float> xT_, pT_, dpT_, cpart_, drow_;
+  Buffer<float> xT_, pT_, dpT_, cpart_, drow_, losses_;
   Buffer<std::uint16_t> win_;
   const Workspace* fwd_ws_ = nullptr;
   int fwd_B_ = 0;
