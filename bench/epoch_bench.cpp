@@ -104,11 +104,12 @@ void BM_epoch(benchmark::State& state, const std::string& name, int threads, boo
     float total = 0.0f;
     for (int s = 0; s < N; s += kBatch) {
       const int B = std::min(kBatch, N - s);
-      gather_batch(m.train, idx.data() + s, B, ws.x.data(), ws.labels.data());
-      be->forward_train(B, p, ws);
-      total += be->loss_grad(B, 1.0f / float(B), ws);
-      be->backward(B, p, ws, g);
-      be->update(0.01f, p, g);
+      // As the trainer runs a step: the gather on the backend's threads,
+      // then the whole step (fused where the backend fuses it).
+      const int next_B = std::max(0, std::min(kBatch, N - s - B));
+      gather_batch(m.train, idx.data() + s, B, ws.x.data(), ws.labels.data(), be.get(),
+                   idx.data() + s + B, next_B);
+      total += be->train_step(B, 0.01f, p, ws, g);
     }
     loss = total / float(N);
     benchmark::DoNotOptimize(loss);

@@ -226,13 +226,11 @@ const OpDef kOps[] = {
      [](Fixture& f) {
        const Dataset& data = images().set;
        if (f.next + f.B > data.n) f.next = 0;
-       gather_batch(data, f.order.data() + f.next, f.B, f.ws.x.data(), f.ws.labels.data());
+       gather_batch(data, f.order.data() + f.next, f.B, f.ws.x.data(), f.ws.labels.data(),
+                    f.be.get());
        f.next += f.B;
-       f.be->forward_train(f.B, f.p, f.ws);
-       float loss = f.be->loss_grad(f.B, 1.0f / float(f.B), f.ws);
+       float loss = f.be->train_step(f.B, kLr, f.p, f.ws, f.g);
        benchmark::DoNotOptimize(loss);
-       f.be->backward(f.B, f.p, f.ws, f.g);
-       f.be->update(kLr, f.p, f.g);
      }},
 };
 

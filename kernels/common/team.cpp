@@ -2,6 +2,8 @@
 #include "kernels/common/team.h"
 
 #include <algorithm>
+#include <cstdlib>
+#include <cstring>
 
 #include "kernels/common/parallel.h"
 
@@ -20,11 +22,11 @@ inline void cpu_relax() {
 #endif
 }
 
-constexpr std::uint64_t pack(std::uint32_t gen, int n, int next) {
-  return (std::uint64_t(gen) << 32) | (std::uint64_t(n) << 16) | std::uint64_t(next);
+constexpr std::uint64_t pack(std::uint32_t gen, int end, int next) {
+  return (std::uint64_t(gen) << 32) | (std::uint64_t(end) << 16) | std::uint64_t(next);
 }
 constexpr std::uint32_t gen_of(std::uint64_t c) { return std::uint32_t(c >> 32); }
-constexpr int count_of(std::uint64_t c) { return int((c >> 16) & 0xffff); }
+constexpr int end_of(std::uint64_t c) { return int((c >> 16) & 0xffff); }
 constexpr int next_of(std::uint64_t c) { return int(c & 0xffff); }
 
 // How long an idle worker polls for the next job before it sleeps: longer
@@ -34,7 +36,7 @@ constexpr auto kSpin = std::chrono::microseconds(200);
 
 }  // namespace
 
-Team::Team(int threads, bool ftz) : ftz_(ftz) {
+Team::Team(int threads, bool ftz) : claims_(new Claim[std::max(1, threads)]), ftz_(ftz) {
   for (int s = 1; s < std::max(1, threads); ++s) workers_.emplace_back([this, s] { worker(s); });
 }
 
@@ -51,8 +53,12 @@ void Team::run_tasks(int n, void* ctx, Call call) {
   ctx_ = ctx;
   call_ = call;
   done_.store(0, std::memory_order_relaxed);
-  const std::uint32_t gen = gen_of(claim_.load(std::memory_order_relaxed)) + 1;
-  claim_.store(pack(gen, n, 0), std::memory_order_seq_cst);  // publishes ctx_, call_, done_
+  const std::uint32_t gen = ++gen_;
+  const int T = threads();
+  for (int s = T - 1; s >= 0; --s) {  // publishes ctx_, call_, done_
+    const Range r = split_range(n, s, T);
+    claims_[s].word.store(pack(gen, r.end, r.begin), std::memory_order_seq_cst);
+  }
   if (sleepers_.load(std::memory_order_seq_cst) > 0) {
     std::lock_guard<std::mutex> lk(m_);
     cv_.notify_all();
@@ -63,16 +69,20 @@ void Team::run_tasks(int n, void* ctx, Call call) {
 }
 
 void Team::help(std::uint32_t gen, int slot) {
-  std::uint64_t c = claim_.load(std::memory_order_acquire);
-  while (gen_of(c) == gen && next_of(c) < count_of(c)) {
-    if (!claim_.compare_exchange_weak(c, c + 1, std::memory_order_acq_rel,
-                                      std::memory_order_acquire))
+  const int T = threads();
+  for (int k = 0; k < T; ++k) drain(claims_[(slot + k) % T].word, gen, slot);
+}
+
+void Team::drain(std::atomic<std::uint64_t>& w, std::uint32_t gen, int slot) {
+  std::uint64_t c = w.load(std::memory_order_acquire);
+  while (gen_of(c) == gen && next_of(c) < end_of(c)) {
+    if (!w.compare_exchange_weak(c, c + 1, std::memory_order_acq_rel, std::memory_order_acquire))
       continue;  // c now holds the current word
     // Claimed task next_of(c) of job gen: the job cannot end before this
     // task is counted done, so ctx_ and call_ are still this job's.
     call_(ctx_, next_of(c), slot);
     done_.fetch_add(1, std::memory_order_release);
-    c = claim_.load(std::memory_order_acquire);
+    c = w.load(std::memory_order_acquire);
   }
 }
 
@@ -81,18 +91,19 @@ void Team::worker(int slot) {
   std::uint32_t seen = 0;
   for (;;) {
     const auto t0 = std::chrono::steady_clock::now();
-    std::uint64_t c = claim_.load(std::memory_order_acquire);
+    std::atomic<std::uint64_t>& own = claims_[slot].word;
+    std::uint64_t c = own.load(std::memory_order_acquire);
     for (int i = 0; gen_of(c) == seen && !stop_.load(std::memory_order_relaxed); ++i) {
       cpu_relax();
       if ((i & 255) == 255 && std::chrono::steady_clock::now() - t0 > kSpin) {
         std::unique_lock<std::mutex> lk(m_);
         sleepers_.fetch_add(1, std::memory_order_seq_cst);
         cv_.wait(lk, [&] {
-          return stop_.load() || gen_of(claim_.load(std::memory_order_seq_cst)) != seen;
+          return stop_.load() || gen_of(own.load(std::memory_order_seq_cst)) != seen;
         });
         sleepers_.fetch_sub(1, std::memory_order_relaxed);
       }
-      c = claim_.load(std::memory_order_acquire);
+      c = own.load(std::memory_order_acquire);
     }
     if (stop_.load()) return;
     seen = gen_of(c);
@@ -100,10 +111,17 @@ void Team::worker(int slot) {
   }
 }
 
+ModeChooser::ModeChooser() {
+  const char* m = std::getenv("CNN_TEAM_MODE");
+  if (m && std::strcmp(m, "team") == 0) fixed_ = Fixed::team;
+  if (m && std::strcmp(m, "solo") == 0) fixed_ = Fixed::solo;
+}
+
 bool ModeChooser::begin_step() {
+  if (fixed_ != Fixed::no) return fixed_ == Fixed::solo;
   if (!probing_ && until_probe_ <= 0) {
     probing_ = true;
-    probe_left_ = kProbeSteps;
+    probe_left_ = kProbeSteps + 1;  // the first step only wakes the workers: not counted
     probe_sum_ = 0;
     probe_samples_ = 0;
   }
@@ -112,12 +130,14 @@ bool ModeChooser::begin_step() {
 }
 
 void ModeChooser::end_step(int samples) {
+  if (fixed_ != Fixed::no) return;
   const double dt = std::chrono::duration<double>(Clock::now() - t0_).count();
   const int cur = solo_ ? 1 : 0, other = 1 - cur;
   if (probing_) {
+    if (probe_left_-- > kProbeSteps) return;  // the warm-up step
     probe_sum_ += dt;
     probe_samples_ += std::max(1, samples);
-    if (--probe_left_ > 0) return;
+    if (probe_left_ > 0) return;
     probing_ = false;
     avg_[other] = probe_sum_ / probe_samples_;
     have_[other] = true;

@@ -9,9 +9,10 @@
 // for a scheduler slice (milliseconds) at every step.
 //
 // Team::run(n, f) instead publishes n tasks and the caller starts taking
-// them at once; workers that are awake take tasks too (an atomic claim
-// counter), and the caller waits only for tasks that were actually claimed
-// and are still running. A worker that wakes late finds nothing left and
+// them at once; workers that are awake take tasks too (atomic claim
+// counters: each thread's own range first, then the others'), and the
+// caller waits only for tasks that were actually claimed and are still
+// running. A worker that wakes late finds nothing left and
 // costs nobody anything. Each task runs exactly once, so results depend
 // only on how the work is cut into tasks, never on which thread ran which
 // one: determinism is the caller's task split, as with split_range.
@@ -29,6 +30,7 @@
 #include <chrono>
 #include <condition_variable>
 #include <cstdint>
+#include <memory>
 #include <mutex>
 #include <thread>
 #include <type_traits>
@@ -71,11 +73,22 @@ class Team {
   using Call = void (*)(void* ctx, int task, int slot);
   void run_tasks(int n, void* ctx, Call call);
   void worker(int slot);
-  // Claims and runs tasks of job `gen` until none is left.
+  // Claims and runs tasks of job `gen` until none is left: its own range
+  // first, then the others'.
   void help(std::uint32_t gen, int slot);
+  // Runs the tasks of one range while it has any left.
+  void drain(std::atomic<std::uint64_t>& w, std::uint32_t gen, int slot);
 
-  // The claim word: job generation (32 bits) | task count (16) | next task (16).
-  std::atomic<std::uint64_t> claim_{0};
+  // Tasks are dealt out in contiguous ranges, one per thread (split_range),
+  // so a thread keeps running the same tasks step after step and finds their
+  // data in its own cache; a thread whose range is done takes tasks from the
+  // others' ranges. One claim word per thread, on its own cache line: job
+  // generation (32 bits) | end of the range (16) | next task (16).
+  struct alignas(64) Claim {
+    std::atomic<std::uint64_t> word{0};
+  };
+  std::unique_ptr<Claim[]> claims_;
+  std::uint32_t gen_ = 0;
   std::atomic<int> done_{0};
   void* ctx_ = nullptr;  // the current job, valid while one of its tasks is claimed
   Call call_ = nullptr;
@@ -94,8 +107,12 @@ class Team {
 // mode keeps winning (up to kMaxInterval steps), and switches at once when
 // the current mode's running average gets worse than the other's last probe
 // (a core taken by another process makes every team step wait).
+//
+// The environment variable CNN_TEAM_MODE=team or =solo fixes the mode (for
+// measurements); unset or "auto" lets the chooser decide.
 class ModeChooser {
  public:
+  ModeChooser();
   // Whether the coming step should run solo; call end_step() after it.
   bool begin_step();
   void end_step(int samples);
@@ -104,6 +121,7 @@ class ModeChooser {
   static constexpr int kProbeSteps = 4, kMinInterval = 32, kMaxInterval = 4096;
   using Clock = std::chrono::steady_clock;
   Clock::time_point t0_;
+  enum class Fixed { no, team, solo } fixed_ = Fixed::no;
   bool solo_ = false;         // the current mode
   bool probing_ = false;      // this step runs the other mode as a probe
   int until_probe_ = 8;       // steps of the current mode before the next probe
