@@ -125,13 +125,20 @@ bool ModeChooser::begin_step() {
     probe_sum_ = 0;
     probe_samples_ = 0;
   }
-  t0_ = Clock::now();
+  if (!started_) {
+    t0_ = Clock::now();
+    started_ = true;
+  }
   return probing_ ? !solo_ : solo_;
 }
 
 void ModeChooser::end_step(int samples) {
   if (fixed_ != Fixed::no) return;
-  const double dt = std::chrono::duration<double>(Clock::now() - t0_).count();
+  // The time since the previous step ended: the step and whatever the
+  // caller did before it on the same threads (the trainer's gather).
+  const Clock::time_point t = Clock::now();
+  const double dt = std::chrono::duration<double>(t - t0_).count();
+  t0_ = t;
   const int cur = solo_ ? 1 : 0, other = 1 - cur;
   if (probing_) {
     if (probe_left_-- > kProbeSteps) return;  // the warm-up step

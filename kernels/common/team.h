@@ -113,14 +113,17 @@ class Team {
 class ModeChooser {
  public:
   ModeChooser();
-  // Whether the coming step should run solo; call end_step() after it.
+  // Whether the coming step should run solo; call end_step() after it. A
+  // step is timed from the end of the previous one, so work the caller runs
+  // between steps on the same team (the trainer's gather) counts too.
   bool begin_step();
   void end_step(int samples);
 
  private:
   static constexpr int kProbeSteps = 4, kMinInterval = 32, kMaxInterval = 4096;
   using Clock = std::chrono::steady_clock;
-  Clock::time_point t0_;
+  Clock::time_point t0_;  // when the previous step ended
+  bool started_ = false;
   enum class Fixed { no, team, solo } fixed_ = Fixed::no;
   bool solo_ = false;         // the current mode
   bool probing_ = false;      // this step runs the other mode as a probe
