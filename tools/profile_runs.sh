@@ -1,13 +1,17 @@
 #!/usr/bin/env bash
 # Trains once with every backend in the registry, with --profile, writing
 # logs/loss_<backend>.csv and logs/profile_<backend>.{csv,json}, then draws
-# the plots (tools/plot) into docs/. A backend added to the registry is
-# picked up from `mnist_cnn --list-backends`.
+# the plots (tools/plot) into docs/ ($OUT). A backend added to the registry is
+# picked up from `mnist_cnn --list-backends`. Every profile has the same
+# rows (src/profile_report.h), so docs/profile_layers.png compares each
+# layer group across backends. Timings want a quiet machine.
 #
 #   tools/profile_runs.sh                 # 3 epochs, seed 1, every backend
 #   EPOCHS=1 tools/profile_runs.sh naive simd
 #
-# Environment: BUILD_DIR (default build-bench, Release), EPOCHS (3), SEED (1).
+# Environment: BUILD_DIR (default build-bench, Release), EPOCHS (3), SEED (1),
+# OUT (where tools/plot writes, default docs); threads as mnist_cnn's default
+# (OMP_NUM_THREADS, else every core).
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 
@@ -22,6 +26,8 @@ if [[ $# -gt 0 ]]; then
   backends=("$@")
 else
   mapfile -t backends < <("$build/mnist_cnn" --list-backends | awk '{print $1}')
+  # Every backend is rerun: no stale profile of a renamed or removed one.
+  rm -f logs/profile_*.csv logs/profile_*.json
 fi
 mkdir -p logs
 for b in "${backends[@]}"; do
@@ -29,4 +35,4 @@ for b in "${backends[@]}"; do
   "$build/mnist_cnn" --backend "$b" --seed "$seed" --epochs "$epochs" --profile \
     --log "logs/loss_$b.csv"
 done
-tools/plot
+tools/plot --out "${OUT:-docs}"
