@@ -42,8 +42,12 @@ COLOURS = ["#1f5fa8", "#d4540b", "#3a9a4a", "#8e63b5", "#b5651d", "#17becf", "#e
 
 
 def measure(path, build):
+    # A new build directory gets the benchmarks only; an existing one keeps
+    # its settings (its tests stay configured).
+    fresh = not os.path.exists(os.path.join(build, "CMakeCache.txt"))
     subprocess.run(["cmake", "-S", ROOT, "-B", build, "-DCMAKE_BUILD_TYPE=Release",
-                    "-DCNN_BUILD_TESTS=OFF"], check=True, stdout=subprocess.DEVNULL)
+                    "-DCNN_BUILD_BENCH=ON"] + (["-DCNN_BUILD_TESTS=OFF"] if fresh else []),
+                   check=True, stdout=subprocess.DEVNULL)
     subprocess.run(["cmake", "--build", build, "-j%d" % os.cpu_count(), "--target", "cnn_bench"],
                    check=True, stdout=subprocess.DEVNULL)
     os.makedirs(os.path.dirname(os.path.abspath(path)), exist_ok=True)
@@ -100,10 +104,16 @@ def load(paths):
 
 
 def roof_at(threads, table):
-    """The figure for `threads` threads, else for the most threads measured."""
-    if not table:
-        return None
-    return table.get(threads) or table[max(table)]
+    """The roof for `threads` threads: the best figure measured with at most
+    that many (more threads can always do what fewer do; on a busy machine
+    the all-thread runs share the cores and come out lower)."""
+    fit = [v for t, v in table.items() if t <= threads]
+    return max(fit) if fit else None
+
+
+def busy(peaks, bw):
+    """Whether some all-thread roof was measured below the one-thread one."""
+    return any(len(d) > 1 and d[max(d)] < d.get(1, 0) for d in list(peaks.values()) + list(bw.values()))
 
 
 def summarise(peaks, bw, points):
@@ -138,11 +148,11 @@ def panel(isa, peaks, bw, points, backends, tmp, key):
     cmds, plots = [], []
     roofs = [("dram", "DRAM"), ("l2", "L2")]
     for t, dash, width in ((all_t, 1, 2.5), (1, 2, 1.2)):
-        p = peaks.get(isa, {}).get(t)
+        p = roof_at(t, peaks.get(isa, {}))
         if p is None:
             continue
         for level, name in roofs:
-            b = bw.get(level, {}).get(t)
+            b = roof_at(t, bw.get(level, {}))
             if b is None:
                 continue
             title = ("%s %.0f GB/s, peak %.0f GFLOP/s (%d thread%s)"
@@ -150,6 +160,8 @@ def panel(isa, peaks, bw, points, backends, tmp, key):
             plots.append("(%g*x < %g ? %g*x : %g) with lines lw %g dt %d lc rgb '%s' title '%s'"
                          % (b, p, b, p, width, dash, "#555555" if level == "dram" else "#b22222",
                             title))
+        if t != all_t and p == roof_at(all_t, peaks.get(isa, {})):
+            continue  # the same roof: one label
         cmds.append('set label "%s peak %.0f GFLOP/s (%d thr)" at graph 0.98, first %g right '
                     'offset 0,0.6 font ",8"' % (isa, p, t, p))
     for i, be in enumerate(backends):
@@ -182,11 +194,13 @@ def plot(peaks, bw, points, out, tmp, cpu):
     hi = max(p["ai"] for p in points)
     ymax = max([v for d in peaks.values() for v in d.values()] + [p["gflops"] for p in points])
     ymin = min(p["gflops"] for p in points)
+    note = (" (BUSY MACHINE: all-thread roofs measured below one-thread ones, one-thread"
+            " figures used)" if busy(peaks, bw) else "")
     body = "".join(panel(isa, peaks, bw, points, backends, tmp, k == 0)
                    for k, isa in enumerate(isas))
     script = """set terminal pngcairo size %d,640 font "DejaVu Sans,10" noenhanced
 set output '%s'
-set multiplot layout 1,%d title "Roofline per ISA path, operations at batch 32 (cnn_bench; %s): solid roofs all threads, dashed one thread"
+set multiplot layout 1,%d title "Roofline per ISA path, operations at batch 32 (cnn_bench; %s): solid roofs all threads, dashed one thread%s"
 set logscale xy
 set xrange [%g:%g]
 set yrange [%g:%g]
@@ -197,7 +211,7 @@ set ylabel 'GFLOP/s'
 set key bottom right font ",8" spacing 1.0 samplen 2 opaque
 %s
 unset multiplot
-""" % (560 * len(isas) + 80, out, len(isas), cpu.replace('"', "'"), lo / 3, hi * 4, ymin / 3,
+""" % (560 * len(isas) + 80, out, len(isas), cpu.replace('"', "'"), note, lo / 3, hi * 4, ymin / 3,
        ymax * 3, body)
     path = os.path.join(tmp, "roofline.gp")
     with open(path, "w") as f:
@@ -234,6 +248,9 @@ def main(argv):
     os.makedirs(os.path.dirname(out), exist_ok=True)
     with tempfile.TemporaryDirectory() as tmp:
         plot(peaks, bw, points, out, tmp, cpu_model())
+    if busy(peaks, bw):
+        print("plot roofline: some all-thread roofs were measured below the one-thread ones (a busy"
+              " machine); the one-thread figures stand in for them", file=sys.stderr)
     print(summarise(peaks, bw, points))
     print("plot: wrote %s" % os.path.relpath(out))
     return 0
