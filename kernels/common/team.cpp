@@ -121,7 +121,7 @@ bool ModeChooser::begin_step() {
   if (fixed_ != Fixed::no) return fixed_ == Fixed::solo;
   if (!probing_ && until_probe_ <= 0) {
     probing_ = true;
-    probe_left_ = kProbeSteps + 1;  // the first step only wakes the workers: not counted
+    probe_left_ = kProbeSteps + kWarmupSteps;  // the first steps only wake the workers
     probe_sum_ = 0;
     probe_samples_ = 0;
   }
@@ -141,14 +141,16 @@ void ModeChooser::end_step(int samples) {
   t0_ = t;
   const int cur = solo_ ? 1 : 0, other = 1 - cur;
   if (probing_) {
-    if (probe_left_-- > kProbeSteps) return;  // the warm-up step
+    if (probe_left_-- > kProbeSteps) return;  // a warm-up step: not counted
     probe_sum_ += dt;
     probe_samples_ += std::max(1, samples);
     if (probe_left_ > 0) return;
     probing_ = false;
     avg_[other] = probe_sum_ / probe_samples_;
     have_[other] = true;
-    if (avg_[other] < avg_[cur]) solo_ = !solo_;  // the probe won: adopt its mode
+    // other = 0: the team was probed. Adopt the probed mode if it won.
+    const double bias = other == 0 ? kTeamBias : 1.0 / kTeamBias;
+    if (avg_[other] < bias * avg_[cur]) solo_ = !solo_;
     interval_ = std::min(2 * interval_, kMaxInterval);
     until_probe_ = interval_;
     return;
@@ -159,7 +161,8 @@ void ModeChooser::end_step(int samples) {
   --until_probe_;
   // The current mode got clearly worse than the other's last probe (e.g. a
   // core was taken): switch now rather than at the next probe.
-  if (have_[other] && avg_[cur] > 1.25 * avg_[other]) {
+  const double limit = cur == 0 ? 1.25 * kTeamBias : 1.25 / kTeamBias;
+  if (have_[other] && avg_[cur] > limit * avg_[other]) {
     solo_ = !solo_;
     interval_ = std::min(2 * interval_, kMaxInterval);
     until_probe_ = interval_;

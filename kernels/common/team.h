@@ -120,7 +120,11 @@ class ModeChooser {
   void end_step(int samples);
 
  private:
-  static constexpr int kProbeSteps = 4, kMinInterval = 32, kMaxInterval = 4096;
+  static constexpr int kProbeSteps = 8, kWarmupSteps = 4, kMinInterval = 32, kMaxInterval = 4096;
+  // A probe of the team starts with cold workers (asleep, their caches
+  // taken by the caller's solo steps): the team is adopted unless it is
+  // measured clearly slower, the solo mode only when clearly faster.
+  static constexpr double kTeamBias = 1.15;
   using Clock = std::chrono::steady_clock;
   Clock::time_point t0_;  // when the previous step ended
   bool started_ = false;
