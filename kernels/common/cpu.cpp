@@ -6,27 +6,27 @@
 #include <mutex>
 #include <stdexcept>
 
-#if defined(__x86_64__) || defined(__i386__)
+#if CNN_X86
 #include <cpuid.h>
-#define CNN_X86 1
+#endif
+#if CNN_AARCH64 && defined(__linux__)
+#include <sys/auxv.h>
 #endif
 
 namespace cnn {
 
 namespace {
 
-#ifdef CNN_X86
+#if CNN_X86
 // XGETBV without requiring -mxsave on this (baseline-compiled) file.
 std::uint64_t xgetbv0() {
   std::uint32_t lo, hi;
   __asm__ volatile(".byte 0x0f, 0x01, 0xd0" : "=a"(lo), "=d"(hi) : "c"(0));
   return (std::uint64_t(hi) << 32) | lo;
 }
-#endif
 
 CpuFeatures probe() {
   CpuFeatures f;
-#ifdef CNN_X86
   unsigned a, b, c, d;
   if (!__get_cpuid(1, &a, &b, &c, &d)) return f;
   const bool fma = c & (1u << 12);
@@ -56,10 +56,27 @@ CpuFeatures probe() {
     while (!f.model.empty() && f.model.back() == ' ') f.model.pop_back();
     while (!f.model.empty() && f.model.front() == ' ') f.model.erase(0, 1);
   }
-#endif
   if (f.model.empty()) f.model = "unknown";
   return f;
 }
+#elif CNN_AARCH64
+CpuFeatures probe() {
+  CpuFeatures f;
+#if defined(__linux__)
+  f.neon = getauxval(AT_HWCAP) & HWCAP_ASIMD;
+#else
+  f.neon = true;  // e.g. Apple: Advanced SIMD is baseline aarch64
+#endif
+  f.model = "aarch64";
+  return f;
+}
+#else
+CpuFeatures probe() {
+  CpuFeatures f;
+  f.model = "unknown";
+  return f;
+}
+#endif
 
 }  // namespace
 
@@ -70,12 +87,23 @@ const CpuFeatures& cpu_features() {
   return f;
 }
 
+std::vector<std::string> built_isa_paths() {
+#if CNN_X86
+  return {"avx512", "avx2", "portable"};
+#elif CNN_AARCH64
+  return {"neon", "portable"};
+#else
+  return {"portable"};
+#endif
+}
+
 std::vector<std::string> supported_isa_paths() {
   const auto& f = cpu_features();
   std::vector<std::string> p;
-  if (f.avx512) p.push_back("avx512");
-  if (f.avx2_fma) p.push_back("avx2");
-  p.push_back("portable");
+  for (const auto& isa : built_isa_paths())
+    if ((isa == "avx512" && f.avx512) || (isa == "avx2" && f.avx2_fma) ||
+        (isa == "neon" && f.neon) || isa == "portable")
+      p.push_back(isa);
   return p;
 }
 

@@ -10,8 +10,9 @@
 //    parameter gradients computed "owner computes" (the thread owning an
 //    element does the whole sum for it, in the serial order).
 //  - FtzScope: flush-to-zero / denormals-are-zero on the calling thread for
-//    a scope (x86 MXCSR; a no-op elsewhere), restored on exit so the caller's
-//    floating-point mode is never leaked.
+//    a scope (x86 MXCSR FTZ + DAZ; aarch64 FPCR.FZ, which does both; a no-op
+//    elsewhere), restored on exit so the caller's floating-point mode is
+//    never leaked.
 //  - omp_region: an OpenMP parallel region whose every thread runs under the
 //    backend's FtzScope, the way a threaded backend opens each region.
 #pragma once
@@ -30,15 +31,16 @@ struct Range {
 // (they differ by at most one), in order, so the ranges tile [0, n).
 Range split_range(int n, int part, int parts, int grain = 1);
 
-// True where FtzScope can change the mode (x86); elsewhere it does nothing.
+// True where FtzScope can change the mode (x86, aarch64); elsewhere it does
+// nothing.
 bool ftz_supported();
 // Whether flush-to-zero and denormals-are-zero are both on in this thread.
 bool ftz_enabled();
 
 // Sets (on = true) or clears (on = false) FTZ and DAZ on the calling thread
-// for its lifetime; the previous MXCSR is restored on destruction. Construct
-// one at the top of every parallel region, in every thread: MXCSR is per
-// thread and pool threads do not inherit the master's.
+// for its lifetime; the previous MXCSR (FPCR) is restored on destruction.
+// Construct one at the top of every parallel region, in every thread: the
+// mode is per thread and pool threads do not inherit the master's.
 class FtzScope {
  public:
   explicit FtzScope(bool on);
@@ -47,7 +49,7 @@ class FtzScope {
   FtzScope& operator=(const FtzScope&) = delete;
 
  private:
-  unsigned saved_ = 0;
+  unsigned long long saved_ = 0;  // MXCSR or FPCR
   bool changed_ = false;
 };
 
