@@ -1,10 +1,11 @@
 // The simd backend's kernel table: one set of function pointers per ISA path
-// (avx512, avx2, portable), filled from the per-ISA files and chosen once at
-// run time (simd.cpp). A member op_direction[_part] holds the function
-// op_direction[_part]_<isa> (e.g. fc_bwd_din -> fc_bwd_din_avx2), declared
-// literally below, one block per ISA. This header is included by baseline and
-// per-ISA code alike, so it declares only plain functions over raw pointers
-// and includes nothing but kernels/shapes.h.
+// (avx512, avx2 on x86; neon on aarch64; portable everywhere), filled from
+// the per-ISA files and chosen once at run time (simd.cpp). A member
+// op_direction[_part] holds the function op_direction[_part]_<isa> (e.g.
+// fc_bwd_din -> fc_bwd_din_avx2), declared literally below, one block per
+// ISA. This header is included by baseline and per-ISA code alike, so it
+// declares only plain functions over raw pointers and includes nothing but
+// kernels/shapes.h.
 //
 // The lane layout. The kernels work on a CHUNK of S = 16 samples at a time,
 // stored sample-minor: element k of sample n of the chunk is at [k*S + n].
@@ -12,10 +13,10 @@
 // conv tap and every pooling window is a plain vector operation with all
 // lanes busy (no 28-wide rows to pad, no horizontal sums), and the FC weights
 // are read once per 16 samples instead of once per sample. The AVX2 path
-// processes a chunk as two 8-lane groups, the portable path as four 4-lane
-// groups; the layout is the same for all three. The missing samples of a
-// short last chunk are zero input lanes with zero gradient lanes, so they add
-// exactly nothing to any parameter gradient.
+// processes a chunk as two 8-lane groups, the NEON and portable paths as four
+// 4-lane groups; the layout is the same for all of them. The missing samples
+// of a short last chunk are zero input lanes with zero gradient lanes, so they
+// add exactly nothing to any parameter gradient.
 //   xT    (30,30,S)   zero-padded input, pixel (y,x) at [((y+1)*30 + x+1)*S]
 //   pT    (1568,S)    pooled features, feature i = c*196 + py*14 + px
 //   win   (1568,2)    uint16 lane bits: [2i] = dy of the 2x2 winner, [2i+1] = dx
@@ -88,10 +89,12 @@ struct Kernels {
   void (*pool_bwd)(const float* dpT, const std::uint16_t* win, const float* actT, float* dactT);
 };
 
-// Each table is defined in simd.cpp from the functions of its ISA's files.
-// Calling the AVX ones is legal only where cpu_features() reports the ISA.
+// Each table is defined in tables.cpp from the functions of its ISA's files;
+// the AVX ones exist only on x86 (CNN_X86), the NEON one only on aarch64
+// (CNN_AARCH64). Calling one is legal only where cpu_features() reports the ISA.
 const Kernels& kernels_avx512();
 const Kernels& kernels_avx2();
+const Kernels& kernels_neon();
 const Kernels& kernels_portable();
 // The table of a path choose_isa() accepted; std::invalid_argument for a
 // path this build has no kernels for.
@@ -138,6 +141,26 @@ void conv_pool_bwd_avx2(const float* xT, const float* dpT, const std::uint16_t* 
                         float* cpart);
 void conv_bwd_avx2(const float* xT, const float* dactT, float* cpart);
 void pool_bwd_avx2(const float* dpT, const std::uint16_t* win, const float* actT,
+                   float* dactT);
+
+// ---- NEON, AArch64 Advanced SIMD (kernels/simd/*_neon.cpp) ----
+void input_to_lanes_neon(int nv, const float* x, float* xT);
+void to_lanes_neon(int nv, int len, const float* src, float* dstT);
+void from_lanes_neon(int nv, int len, const float* srcT, float* dst);
+void conv_pool_fwd_neon(const float* xT, const float* w, const float* b, float* pT,
+                        std::uint16_t* win, float* actT);
+void pool_fwd_neon(const float* actT, float* pT, std::uint16_t* win);
+void fc_fwd_neon(const float* pT, const float* w, const float* b, float* lgT);
+float softmax_xent_neon(int B, const float* logits, const std::uint8_t* labels, float scale,
+                        float* probs, float* dlogits, float* losses);
+void sgd_update_neon(float lr, float* p, const float* g, std::size_t n);
+void fc_bwd_din_neon(int nv, const float* pT, const float* w, const float* dT, float* dpT,
+                     bool relu_mask);
+void fc_bwd_dw_neon(int nb, const float* pT, const float* drow, int i0, int i1, float* dw);
+void conv_pool_bwd_neon(const float* xT, const float* dpT, const std::uint16_t* win,
+                        float* cpart);
+void conv_bwd_neon(const float* xT, const float* dactT, float* cpart);
+void pool_bwd_neon(const float* dpT, const std::uint16_t* win, const float* actT,
                    float* dactT);
 
 // ---- portable (kernels/simd/*_portable.cpp) ----

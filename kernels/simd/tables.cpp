@@ -8,7 +8,8 @@
 
 namespace cnn::simd {
 
-// The three tables, filled literally from the functions kernels.h declares.
+// The tables, filled literally from the functions kernels.h declares; each
+// per-ISA one only on the targets that build its files.
 #if CNN_X86
 const Kernels& kernels_avx512() {
   static const Kernels k{"avx512",         input_to_lanes_avx512, to_lanes_avx512,
@@ -27,6 +28,16 @@ const Kernels& kernels_avx2() {
   return k;
 }
 #endif
+#if CNN_AARCH64
+const Kernels& kernels_neon() {
+  static const Kernels k{"neon",         input_to_lanes_neon, to_lanes_neon,
+                         from_lanes_neon, conv_pool_fwd_neon,  pool_fwd_neon,
+                         fc_fwd_neon,     softmax_xent_neon,   sgd_update_neon,
+                         fc_bwd_din_neon, fc_bwd_dw_neon,      conv_pool_bwd_neon,
+                         conv_bwd_neon,   pool_bwd_neon};
+  return k;
+}
+#endif
 const Kernels& kernels_portable() {
   static const Kernels k{"portable",         input_to_lanes_portable, to_lanes_portable,
                          from_lanes_portable, conv_pool_fwd_portable,  pool_fwd_portable,
@@ -41,6 +52,9 @@ const Kernels& kernels_for(const std::string& isa) {
 #if CNN_X86
   if (isa == "avx512") return kernels_avx512();
   if (isa == "avx2") return kernels_avx2();
+#endif
+#if CNN_AARCH64
+  if (isa == "neon") return kernels_neon();
 #endif
   if (isa == "portable") return kernels_portable();
   throw std::invalid_argument("simd: no kernels for ISA path '" + isa + "' in this build");

@@ -1,0 +1,14 @@
+// Fused conv + bias + ReLU + 2x2 max-pool forward (and the pool_fwd primitive): the NEON path
+// (AArch64 Advanced SIMD, 4 lanes, fused multiply-add). Built on aarch64 targets only
+// (kernels/CMakeLists.txt), where Advanced SIMD is part of the baseline; chosen when the run-time
+// probe reports it. The kernel is written once, in conv_pool_fwd_impl.h; see there for how it
+// works.
+#include "kernels/simd/vec_neon.h"
+#include "kernels/simd/conv_pool_fwd_impl.h"
+
+namespace cnn::simd {
+
+void conv_pool_fwd_neon(const float* xT, const float* w, const float* b, float* pT, std::uint16_t* win, float* actT) { conv_pool_fwd_impl<Neon>(xT, w, b, pT, win, actT); }
+void pool_fwd_neon(const float* actT, float* pT, std::uint16_t* win) { pool_fwd_impl<Neon>(actT, pT, win); }
+
+}  // namespace cnn::simd
