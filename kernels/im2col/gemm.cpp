@@ -48,6 +48,9 @@ const GemmKernel& kernel_for(const std::string& isa) {
   if (isa == "avx512") return gemm_kernel_avx512();
   if (isa == "avx2") return gemm_kernel_avx2();
 #endif
+#if CNN_AARCH64
+  if (isa == "neon") return gemm_kernel_neon();
+#endif
   if (isa == "portable") return gemm_kernel_portable();
   throw std::invalid_argument("gemm: no micro-kernel for the ISA path '" + isa + "' in this build");
 }
@@ -121,6 +124,7 @@ void pack(int R, const float* src, long si, long sp, int iv, int ip, int kc, flo
   switch (R) {
     case 4: return pack_panel<4>(src, si, sp, iv, ip, kc, dst);
     case 8: return pack_panel<8>(src, si, sp, iv, ip, kc, dst);
+    case 12: return pack_panel<12>(src, si, sp, iv, ip, kc, dst);
     case 24: return pack_panel<24>(src, si, sp, iv, ip, kc, dst);
     case 32: return pack_panel<32>(src, si, sp, iv, ip, kc, dst);
     default:

@@ -7,14 +7,15 @@
 // NC; each block of B and of A is packed into contiguous, zero-padded
 // micro-panels (NR and MR wide), and a register-tiled micro-kernel computes
 // one MR x NR tile of C per call from one micro-panel of each. The sizes are
-// chosen per ISA for Zen 4's caches (see the gemm_kernel_*.cpp files).
+// chosen per ISA (for Zen 4's caches on x86; see the gemm_kernel_*.cpp files).
 //
 // Products with a small C and a long K whose operands both run along K
 // (A (M,K), B stored (N,K): trans_b) skip packing and use an inner-product
 // kernel instead (gemm_kernel.h; the condition is use_dot() in gemm.cpp).
 //
-// ISA paths: "avx512" (8x32 tile), "avx2" (AVX2+FMA, 4x24), "portable" (4x8,
-// baseline SSE2), each in its own translation unit, chosen at run time
+// ISA paths: "avx512" (8x32 tile), "avx2" (AVX2+FMA, 4x24) on x86, "neon"
+// (8x12) on aarch64, "portable" (4x8, generic 4-wide vectors: SSE2 on
+// x86-64), each in its own translation unit, chosen at run time
 // (kernels/common/cpu.h: choose_isa honours an explicit request, then the
 // CNN_ISA environment variable, then the best the CPU has).
 //

@@ -42,6 +42,27 @@ struct TileEpilogue {
   }
 };
 
+// The epilogue over the valid m x n part of a register tile of MR rows of NV
+// vectors of W floats, acc[r][v]: finish(c, acc, valid, ep, r, col), the
+// kernel's vector epilogue, stores one accumulator's first `valid` lanes
+// (valid >= W: all of them) at c, column col of the tile. The loops are
+// unrolled, so r and v are constants and the accumulators stay in registers.
+template <int MR, int NV, int W, class Vec, class Finish>
+void store_tile(const Epilogue& epilogue, const Vec (&acc)[MR][NV], float* C, long ldc, int m,
+                int n, Finish&& finish) {
+  const TileEpilogue ep(epilogue);
+#pragma GCC unroll 8
+  for (int r = 0; r < MR; ++r) {
+    if (r >= m) break;
+#pragma GCC unroll 4
+    for (int v = 0; v < NV; ++v) {
+      const int valid = n - W * v;
+      if (valid <= 0) break;
+      finish(C + r * ldc + W * v, acc[r][v], valid, ep, r, W * v);
+    }
+  }
+}
+
 // The source rows an inner-product kernel reads for a tile of R rows of
 // which `valid` are real: rows past them re-read the last valid one, so the
 // loop needs no bounds tests (their sums are never stored).

@@ -46,7 +46,7 @@ using DotKernel = void (*)(int K, const float* A, long lda, const float* B, long
                            long ldc, int m, int n, const Epilogue& ep);
 
 struct GemmKernel {
-  const char* isa;   // "avx512", "avx2", "portable"
+  const char* isa;   // "avx512", "avx2", "neon", "portable"
   int mr, nr;        // register tile
   int vw;            // floats per vector column: B panels are zero-padded to a multiple of it
   int mc, kc, nc;    // cache blocks: A block (mc, kc) in L2, B micro-panel (kc, nr) in L1
@@ -56,11 +56,15 @@ struct GemmKernel {
 };
 
 // Each defined in its own translation unit, compiled for its ISA. The AVX
-// ones exist only on x86 (CNN_X86), and calling them is only legal when
-// cpu_features() says the CPU has them.
+// ones exist only on x86 (CNN_X86), the NEON one only on aarch64
+// (CNN_AARCH64), and calling one is only legal when cpu_features() says the
+// CPU has it.
 #if CNN_X86
 const GemmKernel& gemm_kernel_avx512();
 const GemmKernel& gemm_kernel_avx2();
+#endif
+#if CNN_AARCH64
+const GemmKernel& gemm_kernel_neon();
 #endif
 const GemmKernel& gemm_kernel_portable();
 
