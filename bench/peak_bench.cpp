@@ -1,6 +1,7 @@
 // The machine's fp32 FMA peak, measured: a loop of independent FMA chains
-// (bench/fma_peak_*.cpp, each built with its ISA's flags) on one core, per
-// ISA path the CPU has; paths it lacks are not registered. Every GEMM or
+// (bench/fma_peak_*.cpp, each built with its ISA's flags; avx512 and avx2 on
+// x86, neon on aarch64) on one core, per ISA path the CPU has; paths it lacks
+// are not registered. Every GEMM or
 // kernel figure is quoted as a fraction of this number.
 //   cnn_bench --benchmark_filter=fma_peak
 // The threaded variant runs one loop per thread (real time), for the peak
@@ -9,15 +10,22 @@
 #include <omp.h>
 
 #include <string>
+#include <vector>
 
 #include "kernels/common/cpu.h"
 
 namespace cnn::bench {
 
+#if CNN_X86
 double fma_peak_avx2(long iters);
 double fma_peak_avx2_flops_per_iter();
 double fma_peak_avx512(long iters);
 double fma_peak_avx512_flops_per_iter();
+#endif
+#if CNN_AARCH64
+double fma_peak_neon(long iters);
+double fma_peak_neon_flops_per_iter();
+#endif
 
 namespace {
 
@@ -38,15 +46,21 @@ void run_peak(benchmark::State& state, LoopFn loop, double flops_per_iter, int t
 }
 
 int register_all() {
-  const auto& f = cpu_features();
+  [[maybe_unused]] const auto& f = cpu_features();
   struct Path {
     const char* isa;
     bool ok;
     LoopFn loop;
     double fpi;
   };
-  const Path paths[] = {{"avx512", f.avx512, fma_peak_avx512, fma_peak_avx512_flops_per_iter()},
-                        {"avx2", f.avx2_fma, fma_peak_avx2, fma_peak_avx2_flops_per_iter()}};
+  std::vector<Path> paths;
+#if CNN_X86
+  paths.push_back({"avx512", f.avx512, fma_peak_avx512, fma_peak_avx512_flops_per_iter()});
+  paths.push_back({"avx2", f.avx2_fma, fma_peak_avx2, fma_peak_avx2_flops_per_iter()});
+#endif
+#if CNN_AARCH64
+  paths.push_back({"neon", f.neon, fma_peak_neon, fma_peak_neon_flops_per_iter()});
+#endif
   const int all = omp_get_num_procs();
   for (const auto& p : paths) {
     if (!p.ok) continue;
