@@ -19,6 +19,7 @@ namespace cnn {
 namespace {
 
 const std::string kBench = std::string(CNN_BINARY_DIR) + "/bench/cnn_bench";
+const std::string kBenchCmd = test::built_program("bench/cnn_bench");  // behind the emulator, if any
 
 int run(const std::string& cmd) {
   int st = std::system(cmd.c_str());
@@ -34,7 +35,7 @@ TEST(BenchSmoke, EveryBenchmarkRunsOnceWithoutError) {
   if (!std::filesystem::exists(kBench))
     GTEST_SKIP() << kBench << " not built (configure with -DCNN_BUILD_BENCH=ON)";
   test::TempDir d;
-  ASSERT_EQ(run(kBench + " --benchmark_list_tests > " + d.file("list.txt") + " 2>&1"), 0)
+  ASSERT_EQ(run(kBenchCmd + " --benchmark_list_tests > " + d.file("list.txt") + " 2>&1"), 0)
       << slurp(d.file("list.txt"));
   std::set<std::string> listed;
   {
@@ -47,7 +48,7 @@ TEST(BenchSmoke, EveryBenchmarkRunsOnceWithoutError) {
   // Benchmarks that read MNIST (CNN_DATA_DIR) get the tiny data set, so they
   // run quickly and without the real files.
   test::write_tiny_mnist(d);
-  const std::string cmd = "CNN_DATA_DIR=" + d.str() + " " + kBench +
+  const std::string cmd = "CNN_DATA_DIR=" + d.str() + " " + kBenchCmd +
                           " --benchmark_min_time=0.001 --benchmark_out=" + d.file("out.json") +
                           " --benchmark_out_format=json > " + d.file("console.txt") + " 2>&1";
   ASSERT_EQ(run(cmd), 0) << slurp(d.file("console.txt"));

@@ -345,7 +345,7 @@ TEST_P(GemmTest, SameBitsForAnyThreadCount) {
   }
 }
 
-INSTANTIATE_TEST_SUITE_P(Isa, GemmTest, ::testing::Values("avx512", "avx2", "portable"),
+INSTANTIATE_TEST_SUITE_P(Isa, GemmTest, ::testing::ValuesIn(built_isa_paths()),
                          [](const ::testing::TestParamInfo<std::string>& i) { return i.param; });
 
 TEST(GemmDispatch, ChoosesBestUnlessToldAndRejectsUnavailable) {
@@ -363,7 +363,7 @@ TEST(GemmDispatch, ChoosesBestUnlessToldAndRejectsUnavailable) {
   else
     setenv("CNN_ISA", saved.c_str(), 1);
   EXPECT_THROW(Gemm("sse9", 1), std::invalid_argument);
-  for (const char* isa : {"avx512", "avx2"}) {
+  for (const char* isa : {"avx512", "avx2", "neon"}) {
     if (!cpu_has(isa)) {
       EXPECT_THROW(Gemm(isa, 1), std::invalid_argument) << isa;
     }

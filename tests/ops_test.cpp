@@ -26,14 +26,13 @@
 namespace cnn::test {
 namespace {
 
-// Every ISA path this project has kernels for, best first.
-const char* const kAllIsaPaths[] = {"avx512", "avx2", "portable"};
 
 // Why this CPU cannot run `isa` (from the run-time probe, kernels/common/cpu.h).
 std::string why_unsupported(const std::string& isa) {
   const std::string cpu = "this CPU (" + cpu_features().model + ")";
   if (isa == "avx512") return cpu + " lacks AVX-512 F/BW/DQ/VL, or the OS does not save ZMM state";
   if (isa == "avx2") return cpu + " lacks AVX2+FMA, or the OS does not save YMM state";
+  if (isa == "neon") return cpu + " does not report Advanced SIMD (HWCAP_ASIMD)";
   return cpu + " cannot run ISA path " + isa;
 }
 
@@ -48,7 +47,7 @@ struct PathCase {
 std::vector<PathCase> known_paths(const BackendInfo& info) {
   const auto runnable = info.isa_paths();
   std::vector<PathCase> out;
-  for (const char* isa : kAllIsaPaths) {
+  for (const std::string& isa : built_isa_paths()) {  // every path this build has kernels for
     if (std::find(runnable.begin(), runnable.end(), isa) != runnable.end()) {
       out.push_back({isa, ""});
       continue;
@@ -121,18 +120,22 @@ INSTANTIATE_TEST_SUITE_P(Ops, OpsTest, ::testing::ValuesIn(all_cases()),
                          });
 
 // The skip path, on a CPU that has every path: a backend that lists only
-// "portable" as runnable but refuses "avx2" has an avx2 case, skipped with
-// the probe's reason; one that ignores the request has none.
+// "portable" as runnable but refuses the build's best path (avx512 on x86,
+// neon on aarch64) has a case for it, skipped with the probe's reason; paths
+// it accepts without listing them (it ignores the request) have none.
 TEST(OpsCases, APathTheCpuLacksIsSkippedNotDropped) {
-  BackendInfo refuses{"fake", "", [](const BackendOptions& o) -> std::unique_ptr<Backend> {
-                        if (o.isa == "avx2") throw std::invalid_argument("no avx2 here");
+  const std::string lacked = built_isa_paths().front();
+  if (lacked == "portable") GTEST_SKIP() << "this build has no ISA-specific path";
+  BackendInfo refuses{"fake", "", [lacked](const BackendOptions& o) -> std::unique_ptr<Backend> {
+                        if (o.isa == lacked) throw std::invalid_argument("no " + lacked + " here");
                         return make_backend("naive");
                       },
                       [] { return std::vector<std::string>{"portable"}; }};
   const auto paths = known_paths(refuses);
   ASSERT_EQ(paths.size(), 2u);
-  EXPECT_EQ(paths[0].isa, "avx2");
-  EXPECT_NE(paths[0].skip.find("lacks AVX2+FMA"), std::string::npos) << paths[0].skip;
+  EXPECT_EQ(paths[0].isa, lacked);
+  EXPECT_FALSE(paths[0].skip.empty());
+  EXPECT_EQ(paths[0].skip, why_unsupported(lacked));
   EXPECT_EQ(paths[1].isa, "portable");
   EXPECT_TRUE(paths[1].skip.empty());
   for (const auto& info : backend_registry())

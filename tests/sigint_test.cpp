@@ -6,6 +6,8 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <vector>
+
 #include "src/model_io.h"
 #include "tests/test_util.h"
 
@@ -24,11 +26,16 @@ TEST(Sigint, StopsAtBatchEndKeepsLogAndSavesModel) {
     dup2(fds[1], STDOUT_FILENO);
     dup2(fds[1], STDERR_FILENO);
     close(fds[0]);
-    const std::string bin = std::string(CNN_BINARY_DIR) + "/mnist_cnn";
+    const std::string bin = std::string(CNN_BINARY_DIR) + "/mnist_cnn", emu = CNN_EMULATOR;
     const std::string dir = d.str();
-    execl(bin.c_str(), bin.c_str(), "--backend", "naive", "--seed", "1", "--epochs", "1000",
-          "--data-dir", dir.c_str(), "--log", log.c_str(), "--save", model.c_str(),
-          static_cast<char*>(nullptr));
+    // A cross build's binary runs behind its emulator (one word: qemu-aarch64).
+    std::vector<const char*> argv;
+    if (!emu.empty()) argv.push_back(emu.c_str());
+    for (const char* a : {bin.c_str(), "--backend", "naive", "--seed", "1", "--epochs", "1000",
+                          "--data-dir", dir.c_str(), "--log", log.c_str(), "--save", model.c_str()})
+      argv.push_back(a);
+    argv.push_back(nullptr);
+    execvp(argv[0], const_cast<char* const*>(argv.data()));
     _exit(127);
   }
   close(fds[1]);

@@ -19,7 +19,7 @@
 namespace cnn::test {
 namespace {
 
-const char* const kAllPaths[] = {"avx512", "avx2", "portable"};
+const char* const kAllPaths[] = {"avx512", "avx2", "neon", "portable"};
 
 bool supported(const std::string& isa) {
   for (const auto& p : supported_isa_paths())

@@ -108,10 +108,24 @@ struct RunResult {
   std::string output;  // stdout and stderr together
 };
 
+// The emulator a cross build runs its programs with (tests/CMakeLists.txt:
+// CMAKE_CROSSCOMPILING_EMULATOR, e.g. qemu-aarch64), or "" for a native build.
+#ifndef CNN_EMULATOR
+#define CNN_EMULATOR ""
+#endif
+
+// The shell words that start a program built here (path relative to the
+// build directory, e.g. "mnist_cnn" or "bench/cnn_bench"): its path, behind
+// the emulator if there is one.
+inline std::string built_program(const std::string& rel) {
+  const std::string emu = CNN_EMULATOR, path = std::string(CNN_BINARY_DIR) + "/" + rel;
+  return emu.empty() ? path : emu + " " + path;
+}
+
 // Runs a built program of this project (mnist_cnn, validate) with `args`
 // (shell words), capturing all output.
 inline RunResult run_tool(const std::string& tool, const std::string& args) {
-  std::string cmd = std::string(CNN_BINARY_DIR) + "/" + tool + " " + args + " 2>&1";
+  std::string cmd = built_program(tool) + " " + args + " 2>&1";
   RunResult r;
   FILE* p = popen(cmd.c_str(), "r");
   if (!p) return r;
