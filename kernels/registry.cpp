@@ -16,8 +16,8 @@ const std::vector<BackendInfo>& backend_registry() {
   // Fastest first: "auto" takes the first entry.
   static const std::vector<BackendInfo> table = {
       {"simd",
-       "fused, hand-vectorised kernels (AVX-512 / AVX2+FMA / portable, chosen at run time), "
-       "OpenMP over 16-sample chunks",
+       "fused, hand-vectorised kernels (AVX-512 / AVX2+FMA / NEON / portable, chosen at run "
+       "time), a thread team over 16-sample chunks",
        [](const BackendOptions& o) { return make_simd_backend(o); }, supported_isa_paths},
       {"im2col", "every heavy operation a GEMM on the project's own packed, cache-blocked kernel",
        [](const BackendOptions& o) { return make_im2col_backend(o); }, supported_isa_paths},

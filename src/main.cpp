@@ -86,7 +86,7 @@ void add_training_options(CLI::App& app, Options& o, Cli& cli) {
   app.add_flag("--list-backends", o.list, "print the backends and exit");
   app.add_option("--isa", o.isa,
                  "lower the instruction-set path of backends that have several "
-                 "(avx512, avx2, portable); default: the best the CPU supports");
+                 "(avx512, avx2 or neon, portable); default: the best the CPU supports");
   app.add_option("--epochs", o.epochs, "training epochs (>= 1)")->capture_default_str();
   cli.batch = app.add_option("--batch", o.batch, "mini-batch size (>= 1)")->capture_default_str();
   cli.lr = app.add_option("--lr", o.lr, "SGD learning rate (finite, > 0)")->capture_default_str();
@@ -100,7 +100,8 @@ void add_training_options(CLI::App& app, Options& o, Cli& cli) {
   app.add_flag("--profile", o.profile,
                "time every backend operation; after training print a table and write "
                "profile_<backend>.csv/.json next to the log");
-  app.add_option("--save", o.save_path, "after training, write the model to this file (atomically)");
+  app.add_option("--save", o.save_path,
+                 "after training, write the model to this file (atomically)");
   app.add_option("--checkpoint", o.checkpoint_path,
                  "after every epoch, write the full training state to this file (atomically)");
   cli.resume = app.add_option(
@@ -118,7 +119,8 @@ void add_subcommands(CLI::App& app, Options& o, Cli& cli) {
   for (auto* sub : {cli.eval, cli.predict}) {
     sub->add_option("--model", o.model_path, "model file written by --save (or a checkpoint)")
         ->required();
-    sub->add_option("--backend", o.backend, "kernel backend; auto = fastest")->capture_default_str();
+    sub->add_option("--backend", o.backend, "kernel backend; auto = fastest")
+        ->capture_default_str();
     sub->add_option("--isa", o.isa, "instruction-set path (as for training)");
     cli.threads.push_back(sub->add_option("--threads", o.threads, "worker threads"));
   }
@@ -273,8 +275,8 @@ void stop_on_sigint(TrainConfig& cfg) {
 }
 
 // After train(): --save, the --profile report, and the exit status.
-int finish_training(const Options& o, const Backend& be, const Params& params,
-                    const Profiler& prof, const TrainResult& res) {
+int finish_training(const Options& o, const Backend& be, const Params& params, const Profiler& prof,
+                    const TrainResult& res) {
   if (!o.save_path.empty()) {
     save_model(o.save_path, params);
     std::cout << "Saved model to " << o.save_path << std::endl;
@@ -293,7 +295,8 @@ Checkpoint prepare_training(Options& o, const Cli& cli, std::ofstream& log) {
   if (*cli.resume) ckpt = load_resume(o, cli);
   check_outputs(o);
   if (!*cli.seed && !*cli.resume)
-    o.seed = static_cast<std::uint64_t>(std::chrono::system_clock::now().time_since_epoch().count());
+    o.seed =
+        static_cast<std::uint64_t>(std::chrono::system_clock::now().time_since_epoch().count());
   if (!o.log_path.empty()) open_log(o.log_path, log);
   return ckpt;
 }
@@ -325,8 +328,8 @@ int run_training(Options& o, const Cli& cli, const BackendInfo& info) {
   Profiler prof;
   if (o.profile) be->set_profiler(&prof);
   stop_on_sigint(cfg);
-  const TrainResult res =
-      train(*be, params, rng, cfg, train_set, test_set, std::cout, o.log_path.empty() ? nullptr : &log);
+  const TrainResult res = train(*be, params, rng, cfg, train_set, test_set, std::cout,
+                                o.log_path.empty() ? nullptr : &log);
   return finish_training(o, *be, params, prof, res);
 }
 

@@ -28,7 +28,6 @@ constexpr int kShapeCount = 7;
 // 2), features, classes.
 constexpr std::uint32_t kShape[kShapeCount] = {kImgH,          kImgW,     kConvC,  kKernel,
                                                kImgH / kPoolH, kFeatures, kClasses};
-constexpr std::size_t kModelPayload = kShapeCount * 4 + kParamCount * 4;
 
 enum class Kind { Model, Checkpoint };
 
@@ -65,7 +64,8 @@ class Writer {
 // disagree on the layout (the CRC already matched), reported as malformed.
 class Reader {
  public:
-  Reader(const std::string& path, const std::uint8_t* p, std::size_t n) : path_(path), p_(p), n_(n) {}
+  Reader(const std::string& path, const std::uint8_t* p, std::size_t n)
+      : path_(path), p_(p), n_(n) {}
   template <typename U>
   U uint_le() {
     need(sizeof(U));
@@ -198,7 +198,8 @@ std::vector<std::uint8_t> read_all(const std::string& path) {
   if (std::filesystem::is_directory(path, ec)) throw ModelError(path + ": is a directory");
   std::ifstream f(path, std::ios::binary);
   if (!f) throw ModelError(path + ": cannot open: " + errno_str());
-  std::vector<std::uint8_t> v((std::istreambuf_iterator<char>(f)), std::istreambuf_iterator<char>());
+  std::vector<std::uint8_t> v((std::istreambuf_iterator<char>(f)),
+                              std::istreambuf_iterator<char>());
   if (f.bad()) throw ModelError(path + ": read error");
   return v;
 }
@@ -215,8 +216,7 @@ Reader open_container(const std::string& path, const std::vector<std::uint8_t>& 
   const std::size_t m = std::min<std::size_t>(n, 8);
   const bool model = std::memcmp(f.data(), kModelMagic, m) == 0;
   const bool ckpt = std::memcmp(f.data(), kCkptMagic, m) == 0;
-  if (!model && !ckpt)
-    throw ModelError(path + ": not a mnist_cnn model or checkpoint (bad magic)");
+  if (!model && !ckpt) throw ModelError(path + ": not a mnist_cnn model or checkpoint (bad magic)");
   if (n < kHeaderBytes)
     throw ModelError(path + ": truncated: " + std::to_string(n) + " bytes, shorter than the " +
                      std::to_string(kHeaderBytes) + "-byte header");
@@ -237,7 +237,8 @@ Reader open_container(const std::string& path, const std::vector<std::uint8_t>& 
   const std::uint32_t stored = t.u32(), computed = crc_of(f.data(), n - kCrcBytes);
   if (stored != computed) {
     char buf[96];
-    std::snprintf(buf, sizeof buf, ": checksum mismatch (stored %08x, computed %08x): the file is corrupt",
+    std::snprintf(buf, sizeof buf,
+                  ": checksum mismatch (stored %08x, computed %08x): the file is corrupt",
                   unsigned(stored), unsigned(computed));
     throw ModelError(path + buf);
   }
@@ -248,7 +249,8 @@ Reader open_container(const std::string& path, const std::vector<std::uint8_t>& 
 
 void expect_end(const Reader& r, const std::string& path) {
   if (r.left() != 0)
-    throw ModelError(path + ": malformed payload (" + std::to_string(r.left()) + " bytes left over)");
+    throw ModelError(path + ": malformed payload (" + std::to_string(r.left()) +
+                     " bytes left over)");
 }
 
 std::filesystem::path dir_of(const std::string& path) {

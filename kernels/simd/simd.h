@@ -1,36 +1,47 @@
 // The simd backend: the fastest path. Fused, hand-vectorised kernels with
-// run-time ISA dispatch (AVX-512, AVX2+FMA, portable), OpenMP over chunks of
-// 16 samples. Buffer layouts of the interface: kernels/backend.h; the lane
-// layout the kernels use inside: kernels/simd/kernels.h.
+// run-time ISA dispatch (AVX-512, AVX2+FMA, NEON, portable) over chunks of 16
+// samples, run by a par::Team (kernels/common/team.h): persistent workers
+// that help the calling thread, so no step waits for a thread that has no
+// work or that another process keeps off its core. Buffer layouts of the
+// interface: kernels/backend.h; the lane layout the kernels use inside:
+// kernels/simd/kernels.h.
 //
-// What runs per training step (one parallel region per composite step),
+// The training step (train_step, what the trainer calls) is two phases,
 // by kernel-table member (kernels/simd/kernels.h; the function of ISA X is
 // member_X, e.g. conv_pool_fwd_avx2):
-//  forward_train  conv_pool_fwd: per chunk, the chunk's images are transposed
-//                 to the lane layout, then conv (Winograd F(2x2,3x3)) + bias +
-//                 ReLU + 2x2 max-pool in one pass, keeping the pooled
-//                 features and 2 bits of winner per pooled output (no
-//                 8x28x28 activation); fc_fwd: the logits of the chunk.
-//  loss_grad      softmax_xent, vectorised across samples (one thread: a few
-//                 hundred FLOPs).
-//  backward       fc_bwd_din: per chunk the input gradient with the ReLU mask
-//                 at the pooled value fused in; conv_pool_bwd: pool backward
-//                 + conv weight/bias gradient from the 1568 winner pixels per
-//                 sample; and, without waiting for those, fc_bwd_dw: fc dW
-//                 rows split among the threads, each row summed over the
-//                 whole batch; fc db is the shared cnn::fc_bwd_db.
-//  update         sgd_update, one multiply-subtract per parameter.
-// With a profiler attached, each layer group is timed on its own (the fused
-// steps are then split into one parallel region per group), under the
-// canonical names: the fused conv block as "conv_fwd+pool_fwd" and
-// "pool_bwd+conv_bwd", the rest as fc_fwd, softmax_xent, fc_bwd, sgd_update.
+//  phase 1, one task per chunk: input_to_lanes; conv_pool_fwd (conv by
+//           Winograd F(2x2,3x3) + bias + ReLU + 2x2 max-pool in one pass,
+//           keeping the pooled features and 2 bits of winner per pooled
+//           output, no 8x28x28 activation); fc_fwd; softmax_xent on the
+//           chunk's samples (each sample's loss kept); fc_bwd_din with the
+//           ReLU mask at the pooled value fused in; conv_pool_bwd (pool
+//           backward + conv weight/bias gradient from the 1568 winner pixels
+//           per sample).
+//  phase 2, after every chunk has read the fc weights: per block of 112 fc
+//           rows, fc_bwd_dw over the whole batch and at once sgd_update of
+//           those rows (their gradient still in this core's cache); one more
+//           task adds fc db (the shared cnn::fc_bwd_db), the chunks' conv
+//           gradients and the per-sample losses in their fixed orders and
+//           updates the small tensors.
+// The composite steps forward_train, loss_grad, backward and update run the
+// same kernels one step at a time (tests and benchmarks call them; the
+// tester checks that train_step gives their bits exactly). With a profiler
+// attached, train_step runs them one by one, each layer group timed on its
+// own under the canonical names: the fused conv block as
+// "conv_fwd+pool_fwd" and "pool_bwd+conv_bwd", the rest as fc_fwd,
+// softmax_xent, fc_bwd, sgd_update.
+//
+// Team or solo: a par::ModeChooser times the steps and runs them on the
+// calling thread alone while that is measured to be faster (one core taken
+// by another process), re-trying the team at growing intervals; the results
+// are the same bits either way. CNN_TEAM_MODE=team|solo fixes the mode.
 //
 // Determinism: the batch is cut into chunks of 16 consecutive samples, a
 // function of the batch size only. The conv gradient is summed per chunk
 // (per lane, in window order) by whoever runs the chunk, into the chunk's own
 // slot, and the slots are added in chunk order; each fc dW row is summed by
 // one thread over all samples in order; fc db, the loss and the update are
-// serial. So the same seed gives the same bits at any thread count, per ISA
+// serial or element-wise. So the same seed gives the same bits at any thread count, per ISA
 // path; tests/determinism_test.cpp checks it. FTZ/DAZ (BackendOptions::ftz)
 // is set in every thread of every step.
 //

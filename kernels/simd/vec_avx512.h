@@ -13,7 +13,9 @@
 // variable) inside the shuffle intrinsics the transpose uses: not our code.
 #pragma GCC diagnostic push
 #pragma GCC diagnostic ignored "-Wuninitialized"
+#if !defined(__clang__)
 #pragma GCC diagnostic ignored "-Wmaybe-uninitialized"
+#endif
 #include <immintrin.h>
 #pragma GCC diagnostic pop
 
@@ -53,7 +55,7 @@ struct Avx512 {
   static M gt(V a, V b) { return _mm512_cmp_ps_mask(a, b, _CMP_GT_OQ); }
   static M eq(V a, V b) { return _mm512_cmp_ps_mask(a, b, _CMP_EQ_OQ); }
   static V blend(M m, V a, V b) { return _mm512_mask_blend_ps(m, a, b); }  // m ? b : a
-  static V maskz(M m, V a) { return _mm512_maskz_mov_ps(m, a); }          // m ? a : 0
+  static V maskz(M m, V a) { return _mm512_maskz_mov_ps(m, a); }           // m ? a : 0
   static M mor(M a, M b) { return M(a | b); }
   static M mand(M a, M b) { return M(a & b); }
   static M mandn(M a, M b) { return M(~a & b); }
@@ -78,8 +80,8 @@ struct Avx512 {
     }
     // u[4g + k] holds column k (+4, +8, +12 in its other blocks) of rows 4g..4g+3.
     for (int k = 0; k < 4; ++k) {
-      t[k] = _mm512_shuffle_f32x4(u[k], u[4 + k], 0x88);       // cols k, k+8 of rows 0-7
-      t[4 + k] = _mm512_shuffle_f32x4(u[k], u[4 + k], 0xDD);   // cols k+4, k+12 of rows 0-7
+      t[k] = _mm512_shuffle_f32x4(u[k], u[4 + k], 0x88);      // cols k, k+8 of rows 0-7
+      t[4 + k] = _mm512_shuffle_f32x4(u[k], u[4 + k], 0xDD);  // cols k+4, k+12 of rows 0-7
       t[8 + k] = _mm512_shuffle_f32x4(u[8 + k], u[12 + k], 0x88);
       t[12 + k] = _mm512_shuffle_f32x4(u[8 + k], u[12 + k], 0xDD);
     }
