@@ -58,7 +58,8 @@ void run_triad(benchmark::State& state, std::size_t per_thread, int passes, int 
     {
       const int t = omp_get_thread_num();
       if (t == 0) ran = omp_get_num_threads();
-      for (int p = 0; p < passes; ++p) triad(a[t].data(), b[t].data(), c[t].data(), 0.5f, per_thread);
+      for (int p = 0; p < passes; ++p)
+        triad(a[t].data(), b[t].data(), c[t].data(), 0.5f, per_thread);
     }
     benchmark::ClobberMemory();
   }
@@ -66,19 +67,20 @@ void run_triad(benchmark::State& state, std::size_t per_thread, int passes, int 
     state.SkipWithError("OpenMP ran fewer threads than asked for");
     return;
   }
-  const double bytes = 3.0 * sizeof(float) * double(per_thread) * threads * passes *
-                       double(state.iterations());
+  const double bytes =
+      3.0 * sizeof(float) * double(per_thread) * threads * passes * double(state.iterations());
   state.counters["GB/s"] = benchmark::Counter(bytes * 1e-9, benchmark::Counter::kIsRate);
   state.SetBytesProcessed(std::int64_t(bytes));
-  state.SetLabel(std::to_string(3 * per_thread * sizeof(float) / 1024) + " KiB per thread, threads=" +
-                 std::to_string(threads));
+  state.SetLabel(std::to_string(3 * per_thread * sizeof(float) / 1024) +
+                 " KiB per thread, threads=" + std::to_string(threads));
 }
 
 int register_all() {
   const int all = omp_get_num_procs();
   for (int t : {1, all}) {
     const std::string th = "/threads:" + std::to_string(t);
-    benchmark::RegisterBenchmark(("bandwidth/triad_dram" + th).c_str(), run_triad, kDramFloats / t, 1, t)
+    benchmark::RegisterBenchmark(("bandwidth/triad_dram" + th).c_str(), run_triad, kDramFloats / t,
+                                 1, t)
         ->UseRealTime()
         ->Unit(benchmark::kMicrosecond);
     benchmark::RegisterBenchmark(("bandwidth/triad_l2" + th).c_str(), run_triad, l2_floats(), 64, t)

@@ -118,8 +118,7 @@ void BM_epoch(benchmark::State& state, const std::string& name, int threads, boo
   state.counters["GFLOP/s"] =
       benchmark::Counter(epoch_flops(N) * 1e-9, benchmark::Counter::kIsIterationInvariantRate);
   state.counters["loss"] = loss;  // seed 1, first epoch: 0.591689 for naive and omp
-  state.SetLabel(be->isa() + " threads=" + std::to_string(be->threads()) +
-                 (ftz ? "" : " ftz=off"));
+  state.SetLabel(be->isa() + " threads=" + std::to_string(be->threads()) + (ftz ? "" : " ftz=off"));
 }
 
 void BM_eval(benchmark::State& state, const std::string& name, int threads) {
@@ -140,10 +139,12 @@ void BM_eval(benchmark::State& state, const std::string& name, int threads) {
     benchmark::DoNotOptimize(acc);
   }
   double f = 0;
-  for (int s = 0; s < m.test.n; s += kEvalBatch) f += forward_flops(std::min(kEvalBatch, m.test.n - s));
+  for (int s = 0; s < m.test.n; s += kEvalBatch)
+    f += forward_flops(std::min(kEvalBatch, m.test.n - s));
   state.counters["images/s"] =
       benchmark::Counter(m.test.n, benchmark::Counter::kIsIterationInvariantRate);
-  state.counters["GFLOP/s"] = benchmark::Counter(f * 1e-9, benchmark::Counter::kIsIterationInvariantRate);
+  state.counters["GFLOP/s"] =
+      benchmark::Counter(f * 1e-9, benchmark::Counter::kIsIterationInvariantRate);
   state.SetLabel(be->isa() + " threads=" + std::to_string(be->threads()));
 }
 
@@ -170,8 +171,8 @@ void BM_denormal(benchmark::State& state, const std::string& name, bool ftz) {
     benchmark::DoNotOptimize(l);
     benchmark::ClobberMemory();
   }
-  state.counters["GFLOP/s"] = benchmark::Counter(
-      (step_flops(kBatch) - flops::sgd_update()) * 1e-9, benchmark::Counter::kIsIterationInvariantRate);
+  state.counters["GFLOP/s"] = benchmark::Counter((step_flops(kBatch) - flops::sgd_update()) * 1e-9,
+                                                 benchmark::Counter::kIsIterationInvariantRate);
   state.SetLabel(std::string("ftz=") + (ftz ? "on" : "off"));
 }
 

@@ -28,11 +28,11 @@ struct Shape {
 // conv_fwd reads B in place, conv_bwd takes the inner-product path.
 const Shape kShapes[] = {
     {"square", false, false, 256, 256, 256},
-    {"conv_fwd", false, false, 8, 784, 9},     // W (8,9) * P^T (9,784), per sample
-    {"conv_bwd", false, true, 8, 10, 784},     // dact (8,784) * [P^T;1]^T, per sample
-    {"fc_fwd", false, false, 32, 10, 1568},    // in (32,1568) * W (1568,10)
-    {"fc_bwd_dw", true, false, 1568, 10, 32},  // in^T * d
-    {"fc_bwd_din", false, true, 32, 1568, 10}, // d * W^T
+    {"conv_fwd", false, false, 8, 784, 9},      // W (8,9) * P^T (9,784), per sample
+    {"conv_bwd", false, true, 8, 10, 784},      // dact (8,784) * [P^T;1]^T, per sample
+    {"fc_fwd", false, false, 32, 10, 1568},     // in (32,1568) * W (1568,10)
+    {"fc_bwd_dw", true, false, 1568, 10, 32},   // in^T * d
+    {"fc_bwd_din", false, true, 32, 1568, 10},  // d * W^T
 };
 
 void run_gemm(benchmark::State& state, std::string isa, Shape s, int threads) {

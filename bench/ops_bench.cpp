@@ -156,7 +156,7 @@ struct Fixture {
   Params p, g;
   Workspace ws;
   std::vector<std::uint32_t> order;
-  int next = 0;  // train_step: start of the next batch in `order`
+  int next = 0;                   // train_step: start of the next batch in `order`
   const void* last_op = nullptr;  // the operation that ran last on this fixture
 };
 
@@ -183,15 +183,17 @@ const OpDef kOps[] = {
        f.be->conv_fwd(f.B, f.ws.x.data(), f.p.conv_w.data(), f.p.conv_b.data(), f.ws.act.data());
      }},
     {"pool_fwd", flops::pool_fwd, pool_fwd_bytes,
-     [](Fixture& f) { f.be->pool_fwd(f.B, f.ws.act.data(), f.ws.pooled.data(), f.ws.winner.data()); }},
+     [](Fixture& f) {
+       f.be->pool_fwd(f.B, f.ws.act.data(), f.ws.pooled.data(), f.ws.winner.data());
+     }},
     {"fc_fwd", flops::fc_fwd, fc_fwd_bytes,
      [](Fixture& f) {
        f.be->fc_fwd(f.B, f.ws.pooled.data(), f.p.fc_w.data(), f.p.fc_b.data(), f.ws.logits.data());
      }},
     {"softmax_xent", flops::softmax_xent, softmax_bytes,
      [](Fixture& f) {
-       float loss = f.be->softmax_xent(f.B, f.ws.logits.data(), f.ws.labels.data(), 1.0f / float(f.B),
-                                       f.ws.probs.data(), f.ws.dlogits.data());
+       float loss = f.be->softmax_xent(f.B, f.ws.logits.data(), f.ws.labels.data(),
+                                       1.0f / float(f.B), f.ws.probs.data(), f.ws.dlogits.data());
        benchmark::DoNotOptimize(loss);
      }},
     {"fc_bwd", flops::fc_bwd, fc_bwd_bytes,
@@ -201,7 +203,8 @@ const OpDef kOps[] = {
      }},
     {"pool_bwd", flops::pool_bwd, pool_bwd_bytes,
      [](Fixture& f) {
-       f.be->pool_bwd(f.B, f.ws.dpooled.data(), f.ws.winner.data(), f.ws.act.data(), f.ws.dact.data());
+       f.be->pool_bwd(f.B, f.ws.dpooled.data(), f.ws.winner.data(), f.ws.act.data(),
+                      f.ws.dact.data());
      }},
     {"conv_bwd", flops::conv_bwd, conv_bwd_bytes,
      [](Fixture& f) {
@@ -211,8 +214,10 @@ const OpDef kOps[] = {
     {"sgd_update", [](int) { return flops::sgd_update(); }, sgd_bytes,
      [](Fixture& f) { sgd_all(*f.be, f.p, f.g); }},
     // Composite steps, through the backend's own (possibly fused) overrides.
-    {"forward_train", fwd_flops, fwd_bytes, [](Fixture& f) { f.be->forward_train(f.B, f.p, f.ws); }},
-    {"forward_infer", fwd_flops, fwd_bytes, [](Fixture& f) { f.be->forward_infer(f.B, f.p, f.ws); }},
+    {"forward_train", fwd_flops, fwd_bytes,
+     [](Fixture& f) { f.be->forward_train(f.B, f.p, f.ws); }},
+    {"forward_infer", fwd_flops, fwd_bytes,
+     [](Fixture& f) { f.be->forward_infer(f.B, f.p, f.ws); }},
     {"loss_grad", flops::softmax_xent, softmax_bytes,
      [](Fixture& f) {
        float loss = f.be->loss_grad(f.B, 1.0f / float(f.B), f.ws);
@@ -267,7 +272,8 @@ void run_op(benchmark::State& state, const BackendInfo* info, std::string cfg, s
     benchmark::ClobberMemory();
   }
   const double it = double(state.iterations());
-  state.counters["GFLOP/s"] = benchmark::Counter(op->flops(B) * it * 1e-9, benchmark::Counter::kIsRate);
+  state.counters["GFLOP/s"] =
+      benchmark::Counter(op->flops(B) * it * 1e-9, benchmark::Counter::kIsRate);
   state.SetBytesProcessed(std::int64_t(op->bytes(B) * it));
   state.SetItemsProcessed(std::int64_t(B) * state.iterations());
 }
@@ -285,8 +291,9 @@ int register_all() {
     for (const auto& [cfg, isa] : configs)
       for (int B : {1, 32, 256})
         for (const auto& op : kOps)
-          benchmark::RegisterBenchmark((std::string(op.name) + "/" + cfg + "/" + std::to_string(B)).c_str(),
-                                       run_op, &info, cfg, isa, &op, B)
+          benchmark::RegisterBenchmark(
+              (std::string(op.name) + "/" + cfg + "/" + std::to_string(B)).c_str(), run_op, &info,
+              cfg, isa, &op, B)
               ->UseRealTime()
               ->Unit(benchmark::kMicrosecond);
   }

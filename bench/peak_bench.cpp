@@ -40,9 +40,9 @@ void run_peak(benchmark::State& state, LoopFn loop, double flops_per_iter, int t
     sink += loop(kIters);
   }
   benchmark::DoNotOptimize(sink);
-  state.counters["GFLOP/s"] = benchmark::Counter(
-      flops_per_iter * kIters * threads * double(state.iterations()) * 1e-9,
-      benchmark::Counter::kIsRate);
+  state.counters["GFLOP/s"] =
+      benchmark::Counter(flops_per_iter * kIters * threads * double(state.iterations()) * 1e-9,
+                         benchmark::Counter::kIsRate);
 }
 
 int register_all() {

@@ -40,8 +40,9 @@ void run_portable_peak(benchmark::State& state, int threads) {
     sink += mul_add_loop(kIters);
   }
   benchmark::DoNotOptimize(sink);
-  state.counters["GFLOP/s"] = benchmark::Counter(2.0 * kAcc * kIters * threads * double(state.iterations()) * 1e-9,
-                                                 benchmark::Counter::kIsRate);
+  state.counters["GFLOP/s"] =
+      benchmark::Counter(2.0 * kAcc * kIters * threads * double(state.iterations()) * 1e-9,
+                         benchmark::Counter::kIsRate);
   state.SetLabel("portable (baseline code) threads=" + std::to_string(threads));
 }
 

@@ -53,9 +53,9 @@ struct Workspace {
 
 // How a backend is made (registry.h's factories take it).
 struct BackendOptions {
-  int threads = 1;   // worker threads for threaded backends
-  std::string isa;   // requested ISA path; empty = best the CPU supports
-  bool ftz = true;   // flush-to-zero/denormals-are-zero in optimised backends (not naive)
+  int threads = 1;  // worker threads for threaded backends
+  std::string isa;  // requested ISA path; empty = best the CPU supports
+  bool ftz = true;  // flush-to-zero/denormals-are-zero in optimised backends (not naive)
 };
 
 class Profiler;  // kernels/profiler.h

@@ -11,9 +11,9 @@ namespace cnn {
 constexpr int kImgH = 28, kImgW = 28, kImgPixels = kImgH * kImgW;      // 784
 constexpr int kPadSide = kImgW + 2, kPadPixels = kPadSide * kPadSide;  // 30, 900: zero-padded input
 constexpr int kConvC = 8, kKernel = 3, kKernelSize = kKernel * kKernel;
-constexpr int kActSize = kConvC * kImgPixels;                          // 6272
+constexpr int kActSize = kConvC * kImgPixels;                           // 6272
 constexpr int kPoolH = 14, kPoolW = 14, kPoolPixels = kPoolH * kPoolW;  // 196
-constexpr int kFeatures = kConvC * kPoolPixels;                        // 1568
+constexpr int kFeatures = kConvC * kPoolPixels;                         // 1568
 constexpr int kClasses = 10;
 constexpr int kConvWSize = kConvC * kKernelSize;  // 72
 constexpr int kFcWSize = kFeatures * kClasses;    // 15680

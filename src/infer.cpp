@@ -52,8 +52,8 @@ void print_eval_report(std::ostream& out, float accuracy, const Confusion& cm) {
     if (n == 0)
       std::snprintf(line, sizeof line, "  %d: n/a (no test images)", i);
     else
-      std::snprintf(line, sizeof line, "  %d: %6.2f%% (%d/%d)", i, double(100.0f * float(ok) / float(n)),
-                    ok, n);
+      std::snprintf(line, sizeof line, "  %d: %6.2f%% (%d/%d)", i,
+                    double(100.0f * float(ok) / float(n)), ok, n);
     out << line << "\n";
   }
   out << std::flush;
@@ -79,7 +79,8 @@ std::vector<float> load_image_arg(const std::string& arg) {
     if (idx_str.size() > 9 || std::stol(idx_str) >= count)
       throw DataError(path + ": image index " + idx_str + " is out of range (the file holds " +
                       std::to_string(count) + " images, 0-based)");
-    const std::uint8_t* src = it->second.second.data() + std::size_t(std::stol(idx_str)) * kImgPixels;
+    const std::uint8_t* src =
+        it->second.second.data() + std::size_t(std::stol(idx_str)) * kImgPixels;
     std::vector<float> x(kImgPixels);
     image_to_input(src, x.data());  // exactly the training conversion
     return x;

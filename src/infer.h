@@ -33,7 +33,7 @@ void print_eval_report(std::ostream& out, float accuracy, const Confusion& confu
 std::vector<float> load_image_arg(const std::string& arg);
 
 struct Prediction {
-  int digit = 0;                       // first index of the largest logit
+  int digit = 0;                        // first index of the largest logit
   std::array<float, kClasses> probs{};  // the backend's softmax
 };
 

@@ -119,7 +119,8 @@ std::vector<std::uint8_t> read_idx_labels(const std::string& path) {
   GzPtr f = open_file(path);
   std::uint32_t s[1];
   read_header(f.get(), path, 0x00000801, 1, s);
-  if (s[0] > 0x7fffffffu) throw DataError(path + ": label count " + std::to_string(s[0]) + " is too large");
+  if (s[0] > 0x7fffffffu)
+    throw DataError(path + ": label count " + std::to_string(s[0]) + " is too large");
   auto data = read_payload(f.get(), path, s[0], 1, "labels");
   for (std::size_t i = 0; i < data.size(); ++i)
     if (data[i] >= kClasses)
@@ -128,7 +129,8 @@ std::vector<std::uint8_t> read_idx_labels(const std::string& path) {
   return data;
 }
 
-std::string find_idx_file(const std::string& dir, const std::string& stem, const std::string& kind) {
+std::string find_idx_file(const std::string& dir, const std::string& stem,
+                          const std::string& kind) {
   const std::string base = dir.empty() ? std::string(".") : dir;
   const std::string names[] = {stem + "-" + kind, stem + "." + kind};
   for (const auto& name : names) {

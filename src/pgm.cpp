@@ -15,7 +15,8 @@ namespace {
 
 class Parser {
  public:
-  Parser(std::string path, std::vector<std::uint8_t> bytes) : path_(std::move(path)), b_(std::move(bytes)) {}
+  Parser(std::string path, std::vector<std::uint8_t> bytes)
+      : path_(std::move(path)), b_(std::move(bytes)) {}
 
   [[noreturn]] void fail(const std::string& msg) const { throw DataError(path_ + ": " + msg); }
 
@@ -100,14 +101,15 @@ class Parser {
     const std::size_t count = img.pixels.size();
     for (std::size_t i = 0; i < count; ++i) {
       long v = number("pixel");
-      if (v < 0) fail("truncated PGM: " + std::to_string(i) + " of " + std::to_string(count) + " pixels");
+      if (v < 0)
+        fail("truncated PGM: " + std::to_string(i) + " of " + std::to_string(count) + " pixels");
       check(unsigned(v), img.maxval);
       img.pixels[i] = std::uint16_t(v);
     }
     skip_space();
     if (pos_ != b_.size())
-      fail("more pixel data than a " + std::to_string(img.width) + "x" + std::to_string(img.height) +
-           " image holds");
+      fail("more pixel data than a " + std::to_string(img.width) + "x" +
+           std::to_string(img.height) + " image holds");
   }
 
   void check(unsigned v, int maxval) const {
@@ -125,7 +127,8 @@ class Parser {
 PgmImage read_pgm(const std::string& path, int want_w, int want_h) {
   std::ifstream f(path, std::ios::binary);
   if (!f) throw DataError(path + ": cannot open: " + std::strerror(errno));
-  std::vector<std::uint8_t> bytes((std::istreambuf_iterator<char>(f)), std::istreambuf_iterator<char>());
+  std::vector<std::uint8_t> bytes((std::istreambuf_iterator<char>(f)),
+                                  std::istreambuf_iterator<char>());
   return Parser(path, std::move(bytes)).parse(want_w, want_h);
 }
 

@@ -22,9 +22,7 @@ class Rng {
     return static_cast<std::uint32_t>(x >> 32);
   }
   // Both operands are converted to f32 first (the divisor becomes 2^32).
-  float next_f32() {
-    return static_cast<float>(next_u32()) / static_cast<float>(UINT32_MAX);
-  }
+  float next_f32() { return static_cast<float>(next_u32()) / static_cast<float>(UINT32_MAX); }
   float uniform(float lo, float hi) { return lo + (hi - lo) * next_f32(); }
   std::uint32_t below(std::uint32_t n) { return next_u32() % n; }
 

@@ -109,7 +109,8 @@ void check_finite(float batch_loss, const float* logits, int count, int epoch, i
   if (finite) return;
   char buf[160];
   std::snprintf(buf, sizeof buf,
-                "training diverged: the loss became NaN or infinite at epoch %d, batch %d (loss %f; try a smaller --lr)",
+                "training diverged: the loss became NaN or infinite at epoch %d, batch %d (loss "
+                "%f; try a smaller --lr)",
                 epoch, batch, double(batch_loss));
   throw DivergedError(buf);
 }
@@ -121,8 +122,17 @@ class EpochLoop {
  public:
   EpochLoop(Backend& be, Params& p, Rng& rng, const TrainConfig& cfg, const Dataset& data, int bs,
             std::ostream& out, std::ostream* log)
-      : be_(be), p_(p), rng_(rng), cfg_(cfg), data_(data), n_(data.n), bs_(bs),
-        batches_((data.n + bs - 1) / bs), out_(out), log_(log), ws_(bs),
+      : be_(be),
+        p_(p),
+        rng_(rng),
+        cfg_(cfg),
+        data_(data),
+        n_(data.n),
+        bs_(bs),
+        batches_((data.n + bs - 1) / bs),
+        out_(out),
+        log_(log),
+        ws_(bs),
         progress_(out, cfg.progress) {}
 
   // Sets the starting state: the identity order, or the resumed run's state

@@ -35,9 +35,9 @@ struct TrainState {
   int batch = 0;
   float lr = 0;
   std::uint64_t seed = 0;
-  std::uint64_t rng_state = 0;          // after the last epoch's shuffle
-  std::vector<std::uint32_t> indices;   // the order as shuffled in that epoch
-  std::vector<EpochRow> rows;           // every epoch so far
+  std::uint64_t rng_state = 0;         // after the last epoch's shuffle
+  std::vector<std::uint32_t> indices;  // the order as shuffled in that epoch
+  std::vector<EpochRow> rows;          // every epoch so far
 };
 
 struct TrainConfig {

@@ -64,10 +64,9 @@ std::vector<EdgeCase> cases() {
   return v;
 }
 
-INSTANTIATE_TEST_SUITE_P(Backends, BatchEdges, ::testing::ValuesIn(cases()),
-                         [](const auto& info) {
-                           return info.param.backend + "_batch" + std::to_string(info.param.batch);
-                         });
+INSTANTIATE_TEST_SUITE_P(Backends, BatchEdges, ::testing::ValuesIn(cases()), [](const auto& info) {
+  return info.param.backend + "_batch" + std::to_string(info.param.batch);
+});
 
 }  // namespace
 }  // namespace cnn

@@ -39,9 +39,7 @@ int sh(const std::string& cmd) {
   return WIFEXITED(st) ? WEXITSTATUS(st) : 128 + WTERMSIG(st);
 }
 
-void put(const std::string& path, const std::string& text) {
-  std::ofstream(path) << text;
-}
+void put(const std::string& path, const std::string& text) { std::ofstream(path) << text; }
 
 std::string bench_source(const std::string& cost) {
   return R"(#include <benchmark/benchmark.h>
@@ -49,7 +47,8 @@ std::string bench_source(const std::string& cost) {
 static void op(benchmark::State& s) {
   std::random_device rd;
   std::uniform_real_distribution<double> jitter(0.99, 1.01);
-  for (auto _ : s) s.SetIterationTime()" + cost + R"(e-6 * jitter(rd));
+  for (auto _ : s) s.SetIterationTime()" +
+         cost + R"(e-6 * jitter(rd));
 }
 BENCHMARK(op)->Name("conv_fwd/tiny/32")->UseManualTime()->Unit(benchmark::kMicrosecond);
 BENCHMARK_MAIN();
@@ -64,7 +63,8 @@ class BenchCompare : public ::testing::Test {
     ASSERT_EQ(sh("mkdir -p " + repo + "/bench && git init -q " + repo), 0);
     put(repo + "/CMakeLists.txt",
         "cmake_minimum_required(VERSION 3.16)\nproject(tiny CXX)\n"
-        "option(CNN_BUILD_TESTS \"\" ON)\noption(CNN_BUILD_BENCH \"\" ON)\nadd_subdirectory(bench)\n");
+        "option(CNN_BUILD_TESTS \"\" ON)\noption(CNN_BUILD_BENCH \"\" "
+        "ON)\nadd_subdirectory(bench)\n");
     put(repo + "/bench/CMakeLists.txt",
         "find_package(benchmark REQUIRED)\nadd_executable(cnn_bench b.cpp)\n"
         "target_link_libraries(cnn_bench PRIVATE benchmark::benchmark)\n");
@@ -107,7 +107,8 @@ TEST_F(BenchCompare, RevisionAgainstItselfAndAgainstASlowerOne) {
   EXPECT_EQ(slower.rc, 1) << slower.err << slower.out;
   EXPECT_NE(row(slower).find("SLOWER"), std::string::npos) << slower.out;
   EXPECT_NE(row(slower).find("+50"), std::string::npos) << slower.out;
-  EXPECT_NE(slower.err.find("significantly slower by more than 20%"), std::string::npos) << slower.err;
+  EXPECT_NE(slower.err.find("significantly slower by more than 20%"), std::string::npos)
+      << slower.err;
 
   Result tolerated = compare("r1 r2 --fail-above 60");
   EXPECT_EQ(tolerated.rc, 0) << tolerated.err << tolerated.out;

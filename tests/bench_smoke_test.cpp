@@ -19,7 +19,8 @@ namespace cnn {
 namespace {
 
 const std::string kBench = std::string(CNN_BINARY_DIR) + "/bench/cnn_bench";
-const std::string kBenchCmd = test::built_program("bench/cnn_bench");  // behind the emulator, if any
+const std::string kBenchCmd =
+    test::built_program("bench/cnn_bench");  // behind the emulator, if any
 
 int run(const std::string& cmd) {
   int st = std::system(cmd.c_str());
@@ -65,13 +66,14 @@ TEST(BenchSmoke, EveryBenchmarkRunsOnceWithoutError) {
   for (const auto& name : listed) EXPECT_TRUE(ran.count(name)) << "did not run: " << name;
 
   // The per-operation suite covers every backend x operation x batch size.
-  const char* ops[] = {"conv_fwd",   "pool_fwd",      "fc_fwd",        "softmax_xent", "fc_bwd",
-                       "pool_bwd",   "conv_bwd",      "sgd_update",    "forward_train",
-                       "forward_infer", "loss_grad",  "backward",      "update",       "train_step"};
+  const char* ops[] = {"conv_fwd",  "pool_fwd", "fc_fwd",     "softmax_xent",  "fc_bwd",
+                       "pool_bwd",  "conv_bwd", "sgd_update", "forward_train", "forward_infer",
+                       "loss_grad", "backward", "update",     "train_step"};
   for (const auto& info : backend_registry())
     for (const char* op : ops)
       for (int B : {1, 32, 256}) {
-        const std::string name = std::string(op) + "/" + info.name + "/" + std::to_string(B) + "/real_time";
+        const std::string name =
+            std::string(op) + "/" + info.name + "/" + std::to_string(B) + "/real_time";
         EXPECT_TRUE(ran.count(name)) << "missing " << name;
       }
   for (const auto& b : j["benchmarks"].arr) {

@@ -82,8 +82,8 @@ TEST(Cli, SmallRunPrintsBaselineLinesAndWritesTheLog) {
                         d.str() + " --log " + log);
   ASSERT_EQ(r.status, 0) << r.output;
   for (const char* line : {"Loading MNIST...", "Train: 96 | Test: 40", "Backend: naive", "Seed: 7",
-                           "Training CNN: epochs=2 batch=10 lr=0.05", "Epoch 1 | loss=",
-                           "Epoch 2 | loss=", "Testing...", "Test Accuracy: "})
+                           "Training CNN: epochs=2 batch=10 lr=0.05",
+                           "Epoch 1 | loss=", "Epoch 2 | loss=", "Testing...", "Test Accuracy: "})
     EXPECT_NE(r.output.find(line), std::string::npos) << line << "\n" << r.output;
   auto bytes = read_file(log);
   std::string csv(bytes.begin(), bytes.end());
@@ -94,7 +94,8 @@ TEST(Cli, SmallRunPrintsBaselineLinesAndWritesTheLog) {
 TEST(Cli, SeedFromTheClockIsPrinted) {
   TempDir d;
   write_tiny_mnist(d);
-  RunResult r = run_cli("--backend naive --epochs 1 --data-dir " + d.str() + " --log " + d.file("l"));
+  RunResult r =
+      run_cli("--backend naive --epochs 1 --data-dir " + d.str() + " --log " + d.file("l"));
   ASSERT_EQ(r.status, 0) << r.output;
   auto pos = r.output.find("Seed: ");
   ASSERT_NE(pos, std::string::npos) << r.output;
@@ -115,7 +116,8 @@ TEST(Cli, UnwritableLogFailsBeforeTraining) {
   TempDir d;
   write_tiny_mnist(d);
   write_file(d.file("afile"), {1});
-  RunResult r = run_cli("--backend naive --data-dir " + d.str() + " --log " + d.file("afile/log.txt"));
+  RunResult r =
+      run_cli("--backend naive --data-dir " + d.str() + " --log " + d.file("afile/log.txt"));
   EXPECT_NE(r.status, 0) << r.output;
   EXPECT_NE(r.output.find("afile/log.txt"), std::string::npos) << r.output;
   EXPECT_EQ(r.output.find("Loading"), std::string::npos) << r.output;

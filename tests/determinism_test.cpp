@@ -66,7 +66,8 @@ const Data& training_data() {
       Dataset full = load_mnist(std::string(CNN_SOURCE_DIR) + "/data", "train");
       if (full.n >= kSamples) {
         r.set.n = kSamples;
-        r.set.images.assign(full.images.begin(), full.images.begin() + std::size_t(kSamples) * kImgPixels);
+        r.set.images.assign(full.images.begin(),
+                            full.images.begin() + std::size_t(kSamples) * kImgPixels);
         r.set.labels.assign(full.labels.begin(), full.labels.begin() + kSamples);
         r.source = "MNIST (first " + std::to_string(kSamples) + " training images)";
         return r;
@@ -132,8 +133,9 @@ void expect_same_bits(const TrainRun& want, const TrainRun& got, const std::stri
       {"fc_b", {&want.p.fc_b, &got.p.fc_b}}};
   for (const auto& [name, ab] : tensors) {
     const long i = first_diff(*ab.first, *ab.second);
-    EXPECT_EQ(i, -1) << what << ": " << name << "[" << i << "] differs: "
-                     << (i >= 0 ? (*ab.first)[i] : 0.f) << " vs " << (i >= 0 ? (*ab.second)[i] : 0.f);
+    EXPECT_EQ(i, -1) << what << ": " << name << "[" << i
+                     << "] differs: " << (i >= 0 ? (*ab.first)[i] : 0.f) << " vs "
+                     << (i >= 0 ? (*ab.second)[i] : 0.f);
   }
   ASSERT_EQ(want.losses.size(), got.losses.size()) << what;
   for (std::size_t k = 0; k < want.losses.size(); ++k) {
@@ -174,7 +176,8 @@ TEST_P(DeterminismTest, SameBitsAtAnyThreadCount) {
     const TrainRun r = train_run(c.backend, c.isa, t, true);
     EXPECT_TRUE(r.threads_reported == t || r.threads_reported == 1)
         << c.backend << " reports " << r.threads_reported << " threads when asked for " << t;
-    expect_same_bits(one, r, c.backend + "/" + c.isa + " threads=1 vs threads=" + std::to_string(t));
+    expect_same_bits(one, r,
+                     c.backend + "/" + c.isa + " threads=1 vs threads=" + std::to_string(t));
   }
 }
 
@@ -211,8 +214,9 @@ TEST(OmpDeterminism, FtzOnCloseToNaive) {
     max_diff = std::max(max_diff, e);
   }
   RecordProperty("fc_w_differing", std::to_string(differing));
-  std::printf("omp ftz=on vs naive after 300 batches: %ld of %zu fc_w values differ, max |diff| %.3g\n",
-              differing, naive.p.fc_w.size(), max_diff);
+  std::printf(
+      "omp ftz=on vs naive after 300 batches: %ld of %zu fc_w values differ, max |diff| %.3g\n",
+      differing, naive.p.fc_w.size(), max_diff);
   EXPECT_LT(max_diff, 1e-5);
 }
 

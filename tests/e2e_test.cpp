@@ -46,9 +46,9 @@ const std::pair<Dataset, Dataset>* mnist(std::string* why) {
   return ok ? &sets : nullptr;
 }
 
-#define REQUIRE_MNIST(var)                                   \
-  std::string why_;                                          \
-  const auto* var = mnist(&why_);                            \
+#define REQUIRE_MNIST(var)        \
+  std::string why_;               \
+  const auto* var = mnist(&why_); \
   if (!var) GTEST_SKIP() << "real MNIST unavailable: " << why_
 
 std::string fmt6(float v) {
@@ -111,7 +111,8 @@ TEST_P(E2ESlow, ThreeEpochsSeed1) {
   const float want[3] = {0.591689f, 0.309309f, 0.272540f};
   ASSERT_EQ(r.epoch_loss.size(), 3u);
   if (backend == "naive") {
-    for (int e = 0; e < 3; ++e) EXPECT_EQ(fmt6(r.epoch_loss[e]), fmt6(want[e])) << "epoch " << e + 1;
+    for (int e = 0; e < 3; ++e)
+      EXPECT_EQ(fmt6(r.epoch_loss[e]), fmt6(want[e])) << "epoch " << e + 1;
     char acc[16];
     std::snprintf(acc, sizeof acc, "%.2f", double(r.accuracy));
     EXPECT_STREQ(acc, "93.11");

@@ -109,8 +109,7 @@ Outcome check(Gemm& gm, const std::string& isa, const Case& c, bool use_serial =
   for (int i = 0; i < c.M; ++i)
     for (long j = 0; j < ldc; ++j)
       C[std::size_t(i) * ldc + j] =
-          j >= c.N ? sentinel
-                   : (c.beta != 0.0f ? gen() : std::numeric_limits<float>::quiet_NaN());
+          j >= c.N ? sentinel : (c.beta != 0.0f ? gen() : std::numeric_limits<float>::quiet_NaN());
 
   MatD opA = load(A, ar, ac, lda), opB = load(B, br, bc, ldb);
   if (c.ta) opA.transposeInPlace();
@@ -170,8 +169,9 @@ Outcome check(Gemm& gm, const std::string& isa, const Case& c, bool use_serial =
       if (e != 0) ++nonzero;
       if (!(std::fabs(got - e) <= tol)) {
         char buf[200];
-        std::snprintf(buf, sizeof buf, ": C(%d,%ld) expected %.9g actual %.9g (|err| %.3g > tol %.3g)",
-                      i, j, e, double(got), std::fabs(got - e), tol);
+        std::snprintf(buf, sizeof buf,
+                      ": C(%d,%ld) expected %.9g actual %.9g (|err| %.3g > tol %.3g)", i, j, e,
+                      double(got), std::fabs(got - e), tol);
         o.pass = false;
         o.failure = describe(isa, c) + buf;
         break;
@@ -182,7 +182,8 @@ Outcome check(Gemm& gm, const std::string& isa, const Case& c, bool use_serial =
   if (out) {
     out->clear();
     for (int i = 0; i < c.M; ++i)
-      out->insert(out->end(), C.begin() + std::size_t(i) * ldc, C.begin() + std::size_t(i) * ldc + c.N);
+      out->insert(out->end(), C.begin() + std::size_t(i) * ldc,
+                  C.begin() + std::size_t(i) * ldc + c.N);
   }
   return o;
 }
@@ -292,7 +293,8 @@ TEST_P(GemmTest, RandomShapesStridesEpilogues) {
     c.pad_b = pick(0, 5);
     c.pad_c = pick(0, 5);
     c.integer = n % 3 == 0;
-    c.alpha = c.integer ? float(pick(-2, 2) | 1) : std::uniform_real_distribution<float>(-2, 2)(rng);
+    c.alpha =
+        c.integer ? float(pick(-2, 2) | 1) : std::uniform_real_distribution<float>(-2, 2)(rng);
     c.beta = pick(0, 2) == 0 ? 0.0f : (c.integer ? float(pick(-2, 2)) : 0.75f);
     c.row_bias = pick(0, 1);
     c.col_bias = pick(0, 1);
@@ -313,8 +315,11 @@ TEST_P(GemmTest, SameBitsForAnyThreadCount) {
   const std::string isa = GetParam();
   // Shapes through both threaded paths: blocked with a barrier per block,
   // and the small one that packs every K block at once (32x10x1568, 100x50x600).
-  for (auto [M, N, K] : {std::array<int, 3>{300, 200, 700}, {1568, 10, 67}, {33, 1568, 10},
-                         {32, 10, 1568}, {100, 50, 600}}) {
+  for (auto [M, N, K] : {std::array<int, 3>{300, 200, 700},
+                         {1568, 10, 67},
+                         {33, 1568, 10},
+                         {32, 10, 1568},
+                         {100, 50, 600}}) {
     for (int t = 0; t < 4; ++t) {
       Case c;
       c.ta = t & 1;

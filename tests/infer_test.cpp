@@ -30,15 +30,18 @@ class Eval : public ::testing::TestWithParam<std::string> {};
 TEST_P(Eval, SavedModelGivesTheTrainingRunsAccuracy) {
   TempDir d;
   write_tiny_mnist(d);
-  RunResult train = run_cli("--backend " + GetParam() + " --seed 2 --epochs 2 --batch 10 --lr 0.05 --data-dir " +
-                            d.str() + " --log " + d.file("l.csv") + " --save " + d.file("m.bin"));
+  RunResult train =
+      run_cli("--backend " + GetParam() + " --seed 2 --epochs 2 --batch 10 --lr 0.05 --data-dir " +
+              d.str() + " --log " + d.file("l.csv") + " --save " + d.file("m.bin"));
   ASSERT_EQ(train.status, 0) << train.output;
-  EXPECT_NE(train.output.find("Saved model to " + d.file("m.bin")), std::string::npos) << train.output;
+  EXPECT_NE(train.output.find("Saved model to " + d.file("m.bin")), std::string::npos)
+      << train.output;
   const std::string acc = accuracy_line(train.output);
   ASSERT_FALSE(acc.empty()) << train.output;
 
   for (const std::string& be : {GetParam(), std::string("naive")}) {
-    RunResult ev = run_cli("eval --model " + d.file("m.bin") + " --data-dir " + d.str() + " --backend " + be);
+    RunResult ev =
+        run_cli("eval --model " + d.file("m.bin") + " --data-dir " + d.str() + " --backend " + be);
     ASSERT_EQ(ev.status, 0) << ev.output;
     EXPECT_EQ(accuracy_line(ev.output), acc) << be << "\n" << ev.output;
     // Confusion matrix: 10 rows of 10 counts summing to the 40 test images,
@@ -78,8 +81,10 @@ TEST_P(Eval, SavedModelGivesTheTrainingRunsAccuracy) {
       if (row_sum[i] == 0) {
         EXPECT_NE(line.find("n/a"), std::string::npos) << line;
       } else {
-        EXPECT_NE(line.find("(" + std::to_string(row_diag[i]) + "/" + std::to_string(row_sum[i]) + ")"),
-                  std::string::npos) << line;
+        EXPECT_NE(
+            line.find("(" + std::to_string(row_diag[i]) + "/" + std::to_string(row_sum[i]) + ")"),
+            std::string::npos)
+            << line;
       }
     }
   }
@@ -96,7 +101,8 @@ TEST(EvalCli, UsageErrors) {
   EXPECT_EQ(r.status, 2) << r.output;
   r = run_cli("--epochs 5 eval --model m");
   EXPECT_EQ(r.status, 2) << r.output;
-  EXPECT_NE(r.output.find("--epochs is a training option; eval does not take it"), std::string::npos)
+  EXPECT_NE(r.output.find("--epochs is a training option; eval does not take it"),
+            std::string::npos)
       << r.output;
   r = run_cli("eval --model m --backend bogus");
   EXPECT_EQ(r.status, 2) << r.output;
@@ -136,8 +142,10 @@ std::vector<std::uint8_t> pgm(const std::uint8_t* px, bool binary, int maxval) {
 TEST(Predict, PgmOfATestImageMatchesTheForwardPassOnIdx) {
   TempDir d;
   write_tiny_mnist(d);
-  ASSERT_EQ(run_cli("--backend naive --seed 4 --epochs 3 --batch 8 --lr 0.05 --data-dir " + d.str() +
-                    " --log " + d.file("l.csv") + " --save " + d.file("m.bin")).status, 0);
+  ASSERT_EQ(run_cli("--backend naive --seed 4 --epochs 3 --batch 8 --lr 0.05 --data-dir " +
+                    d.str() + " --log " + d.file("l.csv") + " --save " + d.file("m.bin"))
+                .status,
+            0);
   // Real MNIST test images when data/ has them, else the tiny set's.
   std::string images;
   try {
@@ -170,8 +178,8 @@ TEST(Predict, PgmOfATestImageMatchesTheForwardPassOnIdx) {
     write_file(d.file(s + "_p5.pgm"), pgm(px, true, 255));
     write_file(d.file(s + "_p2.pgm"), pgm(px, false, 255));
     write_file(d.file(s + "_p5_16.pgm"), pgm(px, true, 65535));
-    args += " " + d.file(s + "_p5.pgm") + " " + d.file(s + "_p2.pgm") + " " + d.file(s + "_p5_16.pgm") +
-            " " + images + ":" + s;
+    args += " " + d.file(s + "_p5.pgm") + " " + d.file(s + "_p2.pgm") + " " +
+            d.file(s + "_p5_16.pgm") + " " + images + ":" + s;
   }
   RunResult r = run_cli(args);
   ASSERT_EQ(r.status, 0) << r.output;
@@ -192,7 +200,8 @@ TEST(Predict, PgmOfATestImageMatchesTheForwardPassOnIdx) {
     EXPECT_EQ(tail.substr(0, 2), std::to_string(want) + " ") << "image " << i << ": " << tail;
     for (const char* kind : {"_p5.pgm", "_p2.pgm", "_p5_16.pgm"})
       EXPECT_NE(r.output.find(d.file(s + kind) + ": " + tail + "\n"), std::string::npos)
-          << kind << " " << i << "\n" << r.output;
+          << kind << " " << i << "\n"
+          << r.output;
   }
   // The check means something only if the model tells images apart.
   EXPECT_GE(digits.size(), 2u);
@@ -206,14 +215,17 @@ TEST(Predict, BadImagesAreOneLineErrorsAndTheOthersStillRun) {
   std::string bad = "P5\n27 28\n255\n" + std::string(27 * 28, '\0');
   write_file(d.file("small.pgm"), std::vector<std::uint8_t>(bad.begin(), bad.end()));
   RunResult r = run_cli("predict --model " + d.file("m.bin") + " " + d.file("small.pgm") + " " +
-                        d.file("t10k-images-idx3-ubyte") + ":39 " + d.file("t10k-images-idx3-ubyte") +
-                        ":40 " + d.file("missing.pgm"));
+                        d.file("t10k-images-idx3-ubyte") + ":39 " +
+                        d.file("t10k-images-idx3-ubyte") + ":40 " + d.file("missing.pgm"));
   EXPECT_EQ(r.status, 1) << r.output;
   EXPECT_NE(r.output.find("error: " + d.file("small.pgm") +
                           ": image is 27x28; the model takes 28x28 images (no resizing is done)"),
-            std::string::npos) << r.output;
-  EXPECT_NE(r.output.find(d.file("t10k-images-idx3-ubyte") + ":39: "), std::string::npos) << r.output;
-  EXPECT_NE(r.output.find("image index 40 is out of range (the file holds 40 images"), std::string::npos)
+            std::string::npos)
+      << r.output;
+  EXPECT_NE(r.output.find(d.file("t10k-images-idx3-ubyte") + ":39: "), std::string::npos)
+      << r.output;
+  EXPECT_NE(r.output.find("image index 40 is out of range (the file holds 40 images"),
+            std::string::npos)
       << r.output;
   EXPECT_NE(r.output.find("error: " + d.file("missing.pgm") + ": cannot open"), std::string::npos)
       << r.output;

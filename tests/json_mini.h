@@ -79,14 +79,30 @@ class JsonParser {
       if (i_ >= s_.size()) fail("bad escape");
       char e = s_[i_++];
       switch (e) {
-        case '"': r += '"'; break;
-        case '\\': r += '\\'; break;
-        case '/': r += '/'; break;
-        case 'b': r += '\b'; break;
-        case 'f': r += '\f'; break;
-        case 'n': r += '\n'; break;
-        case 'r': r += '\r'; break;
-        case 't': r += '\t'; break;
+        case '"':
+          r += '"';
+          break;
+        case '\\':
+          r += '\\';
+          break;
+        case '/':
+          r += '/';
+          break;
+        case 'b':
+          r += '\b';
+          break;
+        case 'f':
+          r += '\f';
+          break;
+        case 'n':
+          r += '\n';
+          break;
+        case 'r':
+          r += '\r';
+          break;
+        case 't':
+          r += '\t';
+          break;
         case 'u': {
           if (i_ + 4 > s_.size()) fail("bad \\u escape");
           for (int k = 0; k < 4; ++k)
@@ -96,7 +112,8 @@ class JsonParser {
           r += cp < 0x80 ? char(cp) : '?';
           break;
         }
-        default: fail("bad escape");
+        default:
+          fail("bad escape");
       }
     }
   }

@@ -141,7 +141,8 @@ TEST(Idx, CorruptGzipStream) {
   const std::string p = d.file("train-images-idx3-ubyte.gz");
   auto bytes = read_file(p);
   ASSERT_GT(bytes.size(), 40u);
-  for (std::size_t i = 20; i < bytes.size() - 8; i += 3) bytes[i] ^= 0x5a;  // mangle the deflate data
+  for (std::size_t i = 20; i < bytes.size() - 8; i += 3)
+    bytes[i] ^= 0x5a;  // mangle the deflate data
   write_file(p, bytes);
   expect_error(d, "train-images-idx3-ubyte.gz", "corrupt gzip stream");
 }

@@ -46,7 +46,8 @@ void expect_same_params(const Params& a, const Params& b) {
 
 std::vector<std::string> dir_entries(const std::string& dir) {
   std::vector<std::string> v;
-  for (const auto& e : std::filesystem::directory_iterator(dir)) v.push_back(e.path().filename().string());
+  for (const auto& e : std::filesystem::directory_iterator(dir))
+    v.push_back(e.path().filename().string());
   std::sort(v.begin(), v.end());
   return v;
 }
@@ -183,7 +184,9 @@ TEST(ModelIo, EvalRejectsEveryCorruptFileWithOneLine) {
   TempDir d;
   write_tiny_mnist(d);
   save_model(d.file("good.bin"), random_params(1));
-  ASSERT_EQ(run_cli("eval --backend naive --model " + d.file("good.bin") + " --data-dir " + d.str()).status, 0);
+  ASSERT_EQ(run_cli("eval --backend naive --model " + d.file("good.bin") + " --data-dir " + d.str())
+                .status,
+            0);
   for (const auto& c : corruptions(read_file(d.file("good.bin")))) {
     const std::string path = d.file(c.name + ".bin");
     write_file(path, c.bytes);
@@ -192,10 +195,11 @@ TEST(ModelIo, EvalRejectsEveryCorruptFileWithOneLine) {
           "predict --model " + path + " " + d.file("t10k-images-idx3-ubyte") + ":0"}) {
       RunResult r = run_cli(args);
       EXPECT_EQ(r.status, 1) << c.name << "\n" << r.output;
-      EXPECT_NE(r.output.find("error: " + path + ": " ), std::string::npos) << r.output;
+      EXPECT_NE(r.output.find("error: " + path + ": "), std::string::npos) << r.output;
       EXPECT_NE(r.output.find(c.what), std::string::npos) << c.name << "\n" << r.output;
       std::size_t errors = 0;
-      for (std::size_t pos = 0; (pos = r.output.find("error:", pos)) != std::string::npos; ++pos) ++errors;
+      for (std::size_t pos = 0; (pos = r.output.find("error:", pos)) != std::string::npos; ++pos)
+        ++errors;
       EXPECT_EQ(errors, 1u) << r.output;
       EXPECT_EQ(r.output.find("Test Accuracy"), std::string::npos) << r.output;
     }
@@ -239,10 +243,12 @@ TEST(ModelIo, UnwritableSaveOrCheckpointFailsBeforeTraining) {
     RunResult r = run_cli(std::string("--backend naive --data-dir ") + d.str() + " --log " +
                           d.file("l.csv") + " " + flag + " " + d.file("afile/m.bin"));
     EXPECT_EQ(r.status, 1) << r.output;
-    EXPECT_NE(r.output.find("error: " + d.file("afile/m.bin") + ": "), std::string::npos) << r.output;
+    EXPECT_NE(r.output.find("error: " + d.file("afile/m.bin") + ": "), std::string::npos)
+        << r.output;
     EXPECT_EQ(r.output.find("Loading"), std::string::npos) << r.output;
   }
-  RunResult r = run_cli("--data-dir " + d.str() + " --save " + d.file("x") + " --checkpoint " + d.file("x"));
+  RunResult r =
+      run_cli("--data-dir " + d.str() + " --save " + d.file("x") + " --checkpoint " + d.file("x"));
   EXPECT_EQ(r.status, 2) << r.output;
 }
 
@@ -252,8 +258,9 @@ TEST(ModelIo, FailedRunKeepsTheExistingModel) {
   TempDir d;
   save_model(d.file("m.bin"), random_params(4));
   const auto before = read_file(d.file("m.bin"));
-  RunResult r = run_cli("--backend naive --data-dir " + d.file("nodata") + " --log " + d.file("l.csv") +
-                        " --save " + d.file("m.bin") + " --checkpoint " + d.file("m.ckpt"));
+  RunResult r =
+      run_cli("--backend naive --data-dir " + d.file("nodata") + " --log " + d.file("l.csv") +
+              " --save " + d.file("m.bin") + " --checkpoint " + d.file("m.ckpt"));
   EXPECT_NE(r.status, 0) << r.output;
   EXPECT_EQ(read_file(d.file("m.bin")), before);
   EXPECT_FALSE(std::filesystem::exists(d.file("m.ckpt")));

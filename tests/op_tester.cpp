@@ -35,7 +35,8 @@ double dot_rtol(double K) { return 2.0 * (K + 2.0) * kU; }
 // Garbage for the garbage run: NaN, +3e38, -3e38 in turn (products
 // overflow, sums cancel to NaN: nothing of it is usable).
 void fill_garbage(Buffer<float>& b) {
-  for (std::size_t i = 0; i < b.size(); ++i) b[i] = i % 3 == 0 ? kNaN : (i % 3 == 1 ? 3e38f : -3e38f);
+  for (std::size_t i = 0; i < b.size(); ++i)
+    b[i] = i % 3 == 0 ? kNaN : (i % 3 == 1 ? 3e38f : -3e38f);
 }
 
 // The inputs of a check. A garbage generator gives garbage for every float
@@ -159,15 +160,18 @@ struct Ctx {
   // An output of this run, by name: floats, or bytes (winners).
   struct Got {
     Got(std::string name, const float* p, std::size_t n) : name(std::move(name)), f(p), n(n) {}
-    Got(std::string name, const std::uint8_t* p, std::size_t n) : name(std::move(name)), u(p), n(n) {}
+    Got(std::string name, const std::uint8_t* p, std::size_t n)
+        : name(std::move(name)), u(p), n(n) {}
     std::string name;
     const float* f = nullptr;
     const std::uint8_t* u = nullptr;
     std::size_t n;
     std::uint32_t bits(std::size_t i) const {
       std::uint32_t b = 0;
-      if (f) std::memcpy(&b, &f[i], sizeof(float));
-      else b = u[i];
+      if (f)
+        std::memcpy(&b, &f[i], sizeof(float));
+      else
+        b = u[i];
       return b;
     }
   };
@@ -186,9 +190,13 @@ struct Ctx {
       for (std::size_t i = 0; i < o.n; ++i)
         if (i >= f.size() || o.bits(i) != f[i]) {
           char buf[200];
-          std::snprintf(buf, sizeof buf, "%s index %zu differs from the same call before the garbage run: %.9g, was %.9g",
-                        o.name.c_str(), i, o.f ? double(o.f[i]) : double(o.u[i]),
-                        i >= f.size() ? 0.0 : o.f ? double(as_float(f[i])) : double(f[i]));
+          std::snprintf(
+              buf, sizeof buf,
+              "%s index %zu differs from the same call before the garbage run: %.9g, was %.9g",
+              o.name.c_str(), i, o.f ? double(o.f[i]) : double(o.u[i]),
+              i >= f.size() ? 0.0
+              : o.f         ? double(as_float(f[i]))
+                            : double(f[i]));
           fail(buf);
           break;
         }
@@ -204,8 +212,8 @@ struct Ctx {
 
 // Compares got against ref within atol + rtol * mag_i (mag == nullptr: mag_i
 // = 0; rtol = atol = 0: exactly). Records the first failure with its context.
-void compare(Ctx& x, const std::string& what, const float* got, const Vec& ref, const Vec* mag, double rtol,
-             double atol, double min_nonzero) {
+void compare(Ctx& x, const std::string& what, const float* got, const Vec& ref, const Vec* mag,
+             double rtol, double atol, double min_nonzero) {
   CheckResult& r = x.r;
   std::size_t nonzero = 0;
   for (std::size_t i = 0; i < ref.size(); ++i) {
@@ -218,7 +226,8 @@ void compare(Ctx& x, const std::string& what, const float* got, const Vec& ref, 
     r.tol_note = std::max(r.tol_note, tol);
     if (!(err <= tol) && r.pass) {
       char buf[200];
-      std::snprintf(buf, sizeof buf, "%s index %zu expected %.9g actual %.9g (|err| %.3g > tol %.3g)", what.c_str(),
+      std::snprintf(buf, sizeof buf,
+                    "%s index %zu expected %.9g actual %.9g (|err| %.3g > tol %.3g)", what.c_str(),
                     i, e, a, err, tol);
       x.fail(buf);
     }
@@ -228,7 +237,8 @@ void compare(Ctx& x, const std::string& what, const float* got, const Vec& ref, 
   r.min_nonzero = std::max(r.min_nonzero, min_nonzero);
   if (share < min_nonzero) {
     char buf[160];
-    std::snprintf(buf, sizeof buf, "%s reference is %.0f%% non-zero, below the %.0f%% needed to trust it",
+    std::snprintf(buf, sizeof buf,
+                  "%s reference is %.0f%% non-zero, below the %.0f%% needed to trust it",
                   what.c_str(), 100 * share, 100 * min_nonzero);
     x.fail(buf);
   }
@@ -238,22 +248,24 @@ void exact(Ctx& x, const std::string& what, const float* got, const Vec& ref, do
   compare(x, what, got, ref, nullptr, 0, 0, min_nonzero);
 }
 
-void compare_u8(Ctx& x, const std::string& what, const std::uint8_t* got, const std::vector<std::uint8_t>& ref) {
+void compare_u8(Ctx& x, const std::string& what, const std::uint8_t* got,
+                const std::vector<std::uint8_t>& ref) {
   for (std::size_t i = 0; i < ref.size(); ++i)
     if (got[i] != ref[i]) {
-      x.fail(what + " index " + std::to_string(i) + " expected " + std::to_string(ref[i]) + " actual " +
-             std::to_string(got[i]));
+      x.fail(what + " index " + std::to_string(i) + " expected " + std::to_string(ref[i]) +
+             " actual " + std::to_string(got[i]));
       return;
     }
 }
 
 // Two outputs that must be the same bits (the same result by two routes).
-void same_bits(Ctx& x, const std::string& what, const float* got, const float* want, std::size_t n) {
+void same_bits(Ctx& x, const std::string& what, const float* got, const float* want,
+               std::size_t n) {
   for (std::size_t i = 0; i < n; ++i)
     if (std::memcmp(&got[i], &want[i], sizeof(float)) != 0) {
       char buf[160];
-      std::snprintf(buf, sizeof buf, "%s index %zu: %.9g, want %.9g", what.c_str(), i, double(got[i]),
-                    double(want[i]));
+      std::snprintf(buf, sizeof buf, "%s index %zu: %.9g, want %.9g", what.c_str(), i,
+                    double(got[i]), double(want[i]));
       x.fail(buf);
       return;
     }
@@ -357,22 +369,24 @@ void pool_fwd_check(Backend& be, Ctx& x, Gen& g, Kind k) {
   const std::size_t n = std::size_t(B) * kActSize;
   // Integers in a narrow range make many ties: the first maximum (row by
   // row) must win, as in the reference. Negative values check the start.
-  Buffer<float> act = k == Kind::Integer ? g.ints(n, -2, 3) : k == Kind::Real ? g.reals(n, -1, 1) : near_tie_acts(g, B);
+  Buffer<float> act = k == Kind::Integer ? g.ints(n, -2, 3)
+                      : k == Kind::Real  ? g.reals(n, -1, 1)
+                                         : near_tie_acts(g, B);
   x.inputs({&act});
   Out<float> pooled(std::size_t(B) * kFeatures, kFeatures, kNaN);
   Out<std::uint8_t> win(std::size_t(B) * kFeatures, kFeatures, 0xEE);
   be.pool_fwd(B, act.data(), pooled.data(), win.data());
   x.guard("pooled", pooled);
   x.guard("winner", win);
-  if (!x.results({{"pooled", pooled.data(), pooled.size()}, {"winner", win.data(), win.size()}})) return;
+  if (!x.results({{"pooled", pooled.data(), pooled.size()}, {"winner", win.data(), win.size()}}))
+    return;
   Vec rp;
   std::vector<std::uint8_t> rw;
   ref::pool_fwd(B, to_d(act), rp, rw);
   exact(x, "pooled", pooled.data(), rp, 0.5);
   compare_u8(x, "winner", win.data(), rw);
   // The case must actually contain ties for the check to mean anything.
-  if (k != Kind::Real && tie_share(act, rp) < 0.1)
-    x.fail("pool tie case holds too few ties");
+  if (k != Kind::Real && tie_share(act, rp) < 0.1) x.fail("pool tie case holds too few ties");
 }
 
 // ---- fc_fwd ----------------------------------------------------------------
@@ -389,7 +403,8 @@ void fc_fwd_check(Backend& be, Ctx& x, Gen& g, Kind k) {
   if (!x.results({{"logits", out.data(), out.size()}})) return;
   const Vec ref = ref::fc_fwd(B, to_d(in), to_d(w), to_d(b));
   const Vec mag = ref::fc_fwd(B, abs_d(in), abs_d(w), abs_d(b));
-  compare(x, "logits", out.data(), ref, ex ? nullptr : &mag, dot_rtol(kFeatures), ex ? 0 : kAtol, 0.5);
+  compare(x, "logits", out.data(), ref, ex ? nullptr : &mag, dot_rtol(kFeatures), ex ? 0 : kAtol,
+          0.5);
 }
 
 // ---- softmax_xent ----------------------------------------------------------
@@ -427,11 +442,14 @@ void softmax_check(Backend& be, Ctx& x, Gen& g, Kind k) {
   x.inputs({&z});
   // The trainer passes 1/B; another scale shows a kernel that ignores it.
   const float scale = (extreme ? 0.75f : 1.0f) / float(B);
-  Out<float> p(std::size_t(B) * kClasses, kClasses, kNaN), d(std::size_t(B) * kClasses, kClasses, kNaN);
+  Out<float> p(std::size_t(B) * kClasses, kClasses, kNaN),
+      d(std::size_t(B) * kClasses, kClasses, kNaN);
   const float loss = be.softmax_xent(B, z.data(), lab.data(), scale, p.data(), d.data());
   x.guard("probs", p);
   x.guard("dlogits", d);
-  if (!x.results({{"probs", p.data(), p.size()}, {"dlogits", d.data(), d.size()}, {"loss", &loss, 1}})) return;
+  if (!x.results(
+          {{"probs", p.data(), p.size()}, {"dlogits", d.data(), d.size()}, {"loss", &loss, 1}}))
+    return;
   Vec rp, rd;
   const double rl = ref::softmax_xent(B, to_d(z), to_u8(lab), double(scale), rp, rd);
   // expf/logf (or a vector approximation of them) are accurate to a few ulp;
@@ -468,7 +486,9 @@ void fc_bwd_check(Backend& be, Ctx& x, Gen& g, Kind k) {
   x.guard("din", din);
   x.guard("dw (din == nullptr)", dw2);
   x.guard("db (din == nullptr)", db2);
-  if (!x.results({{"dw", dw.data(), dw.size()}, {"db", db.data(), db.size()}, {"din", din.data(), din.size()}}))
+  if (!x.results({{"dw", dw.data(), dw.size()},
+                  {"db", db.data(), db.size()},
+                  {"din", din.data(), din.size()}}))
     return;
   same_bits(x, "dw with din == nullptr", dw2.data(), dw.data(), kFcWSize);
   same_bits(x, "db with din == nullptr", db2.data(), db.data(), kClasses);
@@ -541,7 +561,8 @@ void conv_bwd_check(Backend& be, Ctx& x, Gen& g, Kind k) {
 // the buffer's alignment.
 void sgd_check(Backend& be, Ctx& x, Gen& g, Kind) {
   const int B = x.B;
-  const std::size_t lens[] = {1, 7, 17, std::size_t(B), 16 * std::size_t(B) + 3, std::size_t(kFcWSize + B)};
+  const std::size_t lens[] = {
+      1, 7, 17, std::size_t(B), 16 * std::size_t(B) + 3, std::size_t(kFcWSize + B)};
   for (std::size_t li = 0; li < 6; ++li) {
     const std::size_t n = lens[li], off = li % 2;
     auto p = g.reals(n + off, -1, 1), gr = g.reals(n + off, -1, 1);
@@ -574,7 +595,8 @@ void sgd_check(Backend& be, Ctx& x, Gen& g, Kind) {
 // Every buffer of ws the trainer does not fill itself (all but x and
 // labels) and every gradient: NaN, winners an arbitrary valid pattern.
 void poison(Workspace& ws) {
-  for (Buffer<float>* b : {&ws.act, &ws.pooled, &ws.logits, &ws.probs, &ws.dlogits, &ws.dpooled, &ws.dact})
+  for (Buffer<float>* b :
+       {&ws.act, &ws.pooled, &ws.logits, &ws.probs, &ws.dlogits, &ws.dpooled, &ws.dact})
     std::fill(b->begin(), b->end(), kNaN);
   for (std::size_t i = 0; i < ws.winner.size(); ++i) ws.winner[i] = std::uint8_t((i * 7 + 3) % 4);
 }
@@ -619,10 +641,11 @@ StepOut run_step(Backend& be, int B, int cap, const Params& p, const Buffer<floa
 
 // The updated tensors against before - lr * (the backend's own gradient):
 // one multiply and one subtraction, 2 roundings.
-void compare_update(Ctx& x, const std::string& what, const Buffer<float>& before, const Buffer<float>& g,
-                    const Buffer<float>& after) {
+void compare_update(Ctx& x, const std::string& what, const Buffer<float>& before,
+                    const Buffer<float>& g, const Buffer<float>& after) {
   Vec ref = ref::sgd_update(kLr, to_d(before), to_d(g)), mag(ref.size());
-  for (std::size_t i = 0; i < ref.size(); ++i) mag[i] = std::fabs(before[i]) + std::fabs(kLr * g[i]);
+  for (std::size_t i = 0; i < ref.size(); ++i)
+    mag[i] = std::fabs(before[i]) + std::fabs(kLr * g[i]);
   compare(x, "updated " + what, after.data(), ref, &mag, 3 * kU, 0, 0.5);
 }
 
@@ -776,8 +799,9 @@ std::string describe(const OpCase& c) {
 }
 
 const std::vector<std::string>& op_names() {
-  static const std::vector<std::string> names = {"conv_fwd", "pool_fwd", "fc_fwd",   "softmax_xent", "fc_bwd",
-                                                 "pool_bwd", "conv_bwd", "sgd_update", "train_step"};
+  static const std::vector<std::string> names = {"conv_fwd",     "pool_fwd",   "fc_fwd",
+                                                 "softmax_xent", "fc_bwd",     "pool_bwd",
+                                                 "conv_bwd",     "sgd_update", "train_step"};
   return names;
 }
 

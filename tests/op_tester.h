@@ -60,7 +60,7 @@ struct OpCase {
 constexpr int kBigger = 17;
 
 struct CheckResult {
-  std::string op;            // e.g. "conv_fwd[integer]"
+  std::string op;  // e.g. "conv_fwd[integer]"
   bool pass = true;
   double max_abs_err = 0;    // over all compared outputs
   double max_rel_err = 0;    // |got-ref| / |ref| where ref != 0

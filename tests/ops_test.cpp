@@ -26,7 +26,6 @@
 namespace cnn::test {
 namespace {
 
-
 // Why this CPU cannot run `isa` (from the run-time probe, kernels/common/cpu.h).
 std::string why_unsupported(const std::string& isa) {
   const std::string cpu = "this CPU (" + cpu_features().model + ")";
@@ -116,7 +115,8 @@ TEST_P(OpsTest, MatchesReference) {
 INSTANTIATE_TEST_SUITE_P(Ops, OpsTest, ::testing::ValuesIn(all_cases()),
                          [](const ::testing::TestParamInfo<OpsCase>& info) {
                            const auto& t = info.param;
-                           return t.op + "_" + t.c.backend + "_" + t.c.isa + "_" + std::to_string(t.c.batch);
+                           return t.op + "_" + t.c.backend + "_" + t.c.isa + "_" +
+                                  std::to_string(t.c.batch);
                          });
 
 // The skip path, on a CPU that has every path: a backend that lists only
@@ -126,7 +126,8 @@ INSTANTIATE_TEST_SUITE_P(Ops, OpsTest, ::testing::ValuesIn(all_cases()),
 TEST(OpsCases, APathTheCpuLacksIsSkippedNotDropped) {
   const std::string lacked = built_isa_paths().front();
   if (lacked == "portable") GTEST_SKIP() << "this build has no ISA-specific path";
-  BackendInfo refuses{"fake", "", [lacked](const BackendOptions& o) -> std::unique_ptr<Backend> {
+  BackendInfo refuses{"fake", "",
+                      [lacked](const BackendOptions& o) -> std::unique_ptr<Backend> {
                         if (o.isa == lacked) throw std::invalid_argument("no " + lacked + " here");
                         return make_backend("naive");
                       },

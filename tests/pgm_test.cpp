@@ -80,12 +80,15 @@ TEST(Pgm, RejectsMalformedFiles) {
   expect_error(write(d, "p55.pgm", "P55\n28 28\n255\n" + full), "not a PGM image");
   expect_error(write(d, "short.pgm", "P5\n28 28\n255\n" + full.substr(0, 700)),
                "truncated PGM: 700 of 784 pixels");
-  expect_error(write(d, "short16.pgm", "P5\n28 28\n65535\n" + full), "truncated PGM: 392 of 784 pixels");
+  expect_error(write(d, "short16.pgm", "P5\n28 28\n65535\n" + full),
+               "truncated PGM: 392 of 784 pixels");
   expect_error(write(d, "noraster.pgm", "P5\n28 28\n255"), "truncated PGM: no pixel data");
   expect_error(write(d, "header.pgm", "P5\n28 28\n"), "truncated PGM header: no maxval");
   expect_error(write(d, "maxval0.pgm", "P5\n28 28\n0\n" + full), "maxval 0 is outside 1..65535");
-  expect_error(write(d, "maxvalbig.pgm", "P5\n28 28\n70000\n" + full), "maxval 70000 is outside 1..65535");
-  expect_error(write(d, "over.pgm", "P5\n28 28\n15\n" + full), "pixel value 16 exceeds the maxval 15");
+  expect_error(write(d, "maxvalbig.pgm", "P5\n28 28\n70000\n" + full),
+               "maxval 70000 is outside 1..65535");
+  expect_error(write(d, "over.pgm", "P5\n28 28\n15\n" + full),
+               "pixel value 16 exceeds the maxval 15");
   expect_error(write(d, "letters.pgm", "P2\n28 x\n255\n"), "expected a number for the height");
   std::string p2 = "P2\n28 28\n255\n";
   for (int i = 0; i < 700; ++i) p2 += "1 ";

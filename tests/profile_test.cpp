@@ -135,10 +135,9 @@ INSTANTIATE_TEST_SUITE_P(Registry, ProfileBackends, ::testing::ValuesIn(backend_
 
 TEST(ProfileVocabulary, CanonicalNamesAndTheirGroups) {
   const std::map<std::string, int> want = {
-      {"conv_fwd", 0},     {"pool_fwd", 0},          {"conv_fwd+pool_fwd", 0},
-      {"fc_fwd", 1},       {"softmax_xent", 2},      {"fc_bwd", 3},
-      {"pool_bwd", 4},     {"conv_bwd", 4},          {"pool_bwd+conv_bwd", 4},
-      {"sgd_update", 5},
+      {"conv_fwd", 0},          {"pool_fwd", 0},   {"conv_fwd+pool_fwd", 0}, {"fc_fwd", 1},
+      {"softmax_xent", 2},      {"fc_bwd", 3},     {"pool_bwd", 4},          {"conv_bwd", 4},
+      {"pool_bwd+conv_bwd", 4}, {"sgd_update", 5},
   };
   for (const auto& [op, g] : want) {
     EXPECT_EQ(layer_group_of(op), g) << op;
@@ -146,10 +145,10 @@ TEST(ProfileVocabulary, CanonicalNamesAndTheirGroups) {
     EXPECT_FALSE(canonical_op(op, OpKind::outside)) << op;
   }
   // Old per-backend names, wrong order, spanning two groups, malformed.
-  for (const char* op : {"conv_pool_fwd", "conv_pool_bwd", "fwd[conv+pool+fc]",
-                         "conv_fwd+pool_fwd+fc_fwd", "fc_bwd+pool_bwd+conv_bwd",
-                         "pool_fwd+conv_fwd", "conv_bwd+pool_bwd", "conv_fwd+conv_fwd", "conv_fwd+",
-                         "+conv_fwd", "", "gather", "bookkeeping", "CONV_FWD", "fc_bwd_din"}) {
+  for (const char* op :
+       {"conv_pool_fwd", "conv_pool_bwd", "fwd[conv+pool+fc]", "conv_fwd+pool_fwd+fc_fwd",
+        "fc_bwd+pool_bwd+conv_bwd", "pool_fwd+conv_fwd", "conv_bwd+pool_bwd", "conv_fwd+conv_fwd",
+        "conv_fwd+", "+conv_fwd", "", "gather", "bookkeeping", "CONV_FWD", "fc_bwd_din"}) {
     EXPECT_EQ(layer_group_of(op), -1) << op;
     EXPECT_FALSE(canonical_op(op, OpKind::layer)) << op;
   }
@@ -255,8 +254,8 @@ TEST_P(ProfileVocabularyIsa, TrainingReportsOnlyCanonicalNamesInEveryGroup) {
   r.be->set_profiler(&infer);
   r.be->forward_infer(32, p, ws);
   r.be->set_profiler(nullptr);
-  EXPECT_TRUE(infer.errors().empty()) << c.backend << "@" << c.isa << " inference: "
-                                      << infer.errors().front();
+  EXPECT_TRUE(infer.errors().empty())
+      << c.backend << "@" << c.isa << " inference: " << infer.errors().front();
   for (const auto& e : infer.entries()) {
     EXPECT_TRUE(canonical_op(e.op, e.kind)) << e.op;
     EXPECT_LE(e.group, 1) << "inference reported a backward op: " << e.op;
@@ -317,8 +316,8 @@ std::vector<std::string> fixed_rows(const std::vector<ProfileRow>& rows) {
 }
 
 const std::vector<std::string> kFixedRows = {
-    "conv+pool fwd/", "fc fwd/", "softmax xent/", "fc bwd/", "pool+conv bwd/", "sgd update/",
-    "outside/gather", "outside/bookkeeping", "total/"};
+    "conv+pool fwd/", "fc fwd/",        "softmax xent/",       "fc bwd/", "pool+conv bwd/",
+    "sgd update/",    "outside/gather", "outside/bookkeeping", "total/"};
 
 // The group rows and the outside rows add up to the training time.
 void expect_shares_add_up(const std::vector<ProfileRow>& rows, double train_seconds) {
@@ -608,12 +607,12 @@ TEST(ProfileCli, PrintsTheTableAndWritesFilesNextToTheLog) {
   auto r = test::run_cli("--backend naive --seed 1 --epochs 2 --profile --data-dir " + d.str() +
                          " --log " + d.file("run/loss_naive.csv"));
   ASSERT_EQ(r.status, 0) << r.output;
-  for (const char* s : {"Profile: backend=naive isa=portable threads=1 batch=32 epochs=2",
-                        "\nlayer ", "\nconv+pool fwd ", "\n    conv_fwd ", "\n    pool_fwd ",
-                        "\nfc fwd ", "\nsoftmax xent ", "\nfc bwd ", "\npool+conv bwd ",
-                        "\n    pool_bwd ", "\n    conv_bwd ", "\nsgd update ",
-                        "-- outside the layers --", "\ngather ", "\nbookkeeping ",
-                        "\ntraining total ", "100.0%", "Test Accuracy"})
+  for (const char* s :
+       {"Profile: backend=naive isa=portable threads=1 batch=32 epochs=2", "\nlayer ",
+        "\nconv+pool fwd ", "\n    conv_fwd ", "\n    pool_fwd ", "\nfc fwd ", "\nsoftmax xent ",
+        "\nfc bwd ", "\npool+conv bwd ", "\n    pool_bwd ", "\n    conv_bwd ", "\nsgd update ",
+        "-- outside the layers --", "\ngather ", "\nbookkeeping ", "\ntraining total ", "100.0%",
+        "Test Accuracy"})
     EXPECT_NE(r.output.find(s), std::string::npos) << s << "\n" << r.output;
   // The profile comes after the test accuracy, and there is no progress line in a pipe.
   EXPECT_LT(r.output.find("Test Accuracy"), r.output.find("Profile: "));

@@ -33,12 +33,12 @@ RowMat patches(const double* img) {
 
 Vec conv_pre(int B, const Vec& x, const Vec& w, const Vec& b) {
   Vec out(std::size_t(B) * kActSize);
-  MapC W(w.data(), kConvC, kKernelSize);                       // (8, 9)
+  MapC W(w.data(), kConvC, kKernelSize);  // (8, 9)
   Eigen::Map<const Eigen::VectorXd> bias(b.data(), kConvC);
   for (int n = 0; n < B; ++n) {
     RowMat P = patches(x.data() + std::size_t(n) * kImgPixels);  // (784, 9)
     Map O(out.data() + std::size_t(n) * kActSize, kConvC, kImgPixels);
-    O = W * P.transpose();                                     // (8, 784)
+    O = W * P.transpose();  // (8, 784)
     O.colwise() += bias;
   }
   return out;
@@ -132,7 +132,7 @@ void conv_bwd(int B, const Vec& x, const Vec& dact, Vec& dw, Vec& db) {
   RowMat dW = RowMat::Zero(kConvC, kKernelSize);
   Eigen::VectorXd dB = Eigen::VectorXd::Zero(kConvC);
   for (int n = 0; n < B; ++n) {
-    RowMat P = patches(x.data() + std::size_t(n) * kImgPixels);       // (784, 9)
+    RowMat P = patches(x.data() + std::size_t(n) * kImgPixels);           // (784, 9)
     MapC G(dact.data() + std::size_t(n) * kActSize, kConvC, kImgPixels);  // (8, 784)
     dW += G * P;
     dB += G.rowwise().sum();
@@ -149,7 +149,8 @@ Vec sgd_update(double lr, const Vec& p, const Vec& g) {
   return out;
 }
 
-StepResult train_step(int B, const Model& m, const Vec& x, const std::vector<std::uint8_t>& labels) {
+StepResult train_step(int B, const Model& m, const Vec& x,
+                      const std::vector<std::uint8_t>& labels) {
   StepResult r;
   r.act = conv_fwd(B, x, m.conv_w, m.conv_b);
   pool_fwd(B, r.act, r.pooled, r.winner);

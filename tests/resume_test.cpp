@@ -52,20 +52,22 @@ class Resume : public ::testing::TestWithParam<std::string> {
 };
 
 TEST_P(Resume, InterruptedAfterEpoch1EqualsUninterrupted) {
-  RunResult full = run_cli(common() + " --seed 11 --epochs 3 --log " + d_.file("full.csv") +
-                           " --save " + d_.file("full.bin") + " --checkpoint " + d_.file("full.ckpt"));
+  RunResult full =
+      run_cli(common() + " --seed 11 --epochs 3 --log " + d_.file("full.csv") + " --save " +
+              d_.file("full.bin") + " --checkpoint " + d_.file("full.ckpt"));
   ASSERT_EQ(full.status, 0) << full.output;
   RunResult first = run_cli(common() + " --seed 11 --epochs 1 --log " + d_.file("part.csv") +
                             " --checkpoint " + d_.file("part.ckpt"));
   ASSERT_EQ(first.status, 0) << first.output;
   // --epochs is the total; seed, batch and lr come from the checkpoint.
-  RunResult rest = run_cli("--backend " + GetParam() + " --threads 2 --data-dir " + d_.str() +
-                           " --epochs 3 --resume " + d_.file("part.ckpt") + " --log " +
-                           d_.file("part.csv") + " --save " + d_.file("part.bin") +
-                           " --checkpoint " + d_.file("part.ckpt"));
+  RunResult rest =
+      run_cli("--backend " + GetParam() + " --threads 2 --data-dir " + d_.str() +
+              " --epochs 3 --resume " + d_.file("part.ckpt") + " --log " + d_.file("part.csv") +
+              " --save " + d_.file("part.bin") + " --checkpoint " + d_.file("part.ckpt"));
   ASSERT_EQ(rest.status, 0) << rest.output;
   EXPECT_NE(rest.output.find("Resuming from " + d_.file("part.ckpt") + " after epoch 1"),
-            std::string::npos) << rest.output;
+            std::string::npos)
+      << rest.output;
   EXPECT_NE(rest.output.find("Training CNN: epochs=3 batch=10 lr=0.05"), std::string::npos)
       << rest.output;
 
@@ -100,11 +102,13 @@ TEST_P(Resume, ResumedAfterEveryEpochEqualsUninterrupted) {
                            " --save " + d_.file("full.bin"));
   ASSERT_EQ(full.status, 0) << full.output;
   const std::string ck = d_.file("c.ckpt");
-  RunResult r = run_cli(common() + " --seed 3 --epochs 1 --log " + d_.file("l.csv") + " --checkpoint " + ck);
+  RunResult r =
+      run_cli(common() + " --seed 3 --epochs 1 --log " + d_.file("l.csv") + " --checkpoint " + ck);
   ASSERT_EQ(r.status, 0) << r.output;
   for (int e = 2; e <= 3; ++e) {
-    r = run_cli(common() + " --epochs " + std::to_string(e) + " --resume " + ck + " --checkpoint " + ck +
-                " --log " + d_.file("l.csv") + (e == 3 ? " --save " + d_.file("part.bin") : ""));
+    r = run_cli(common() + " --epochs " + std::to_string(e) + " --resume " + ck + " --checkpoint " +
+                ck + " --log " + d_.file("l.csv") +
+                (e == 3 ? " --save " + d_.file("part.bin") : ""));
     ASSERT_EQ(r.status, 0) << r.output;
   }
   EXPECT_EQ(read_file(d_.file("full.bin")), read_file(d_.file("part.bin")));
@@ -117,10 +121,12 @@ INSTANTIATE_TEST_SUITE_P(Backends, Resume, ::testing::Values("naive", "auto"));
 TEST(ResumeErrors, ConflictsAndBadCheckpointsAreRejected) {
   TempDir d;
   write_tiny_mnist(d);
-  const std::string ck = d.file("c.ckpt"), base = "--backend naive --data-dir " + d.str() +
-                                                   " --log " + d.file("l.csv");
+  const std::string ck = d.file("c.ckpt"),
+                    base = "--backend naive --data-dir " + d.str() + " --log " + d.file("l.csv");
   ASSERT_EQ(run_cli(base + " --seed 5 --batch 10 --epochs 2 --checkpoint " + ck + " --save " +
-                    d.file("m.bin")).status, 0);
+                    d.file("m.bin"))
+                .status,
+            0);
   struct Case {
     std::string args, what;
     int status;
@@ -129,7 +135,8 @@ TEST(ResumeErrors, ConflictsAndBadCheckpointsAreRejected) {
            {"--epochs 2 --resume " + ck, "already holds 2 epoch(s); --epochs is the total", 2},
            {"--epochs 1 --resume " + ck, "already holds 2 epoch(s)", 2},
            {"--epochs 3 --seed 6 --resume " + ck, "--seed 6 differs from the checkpoint's 5", 2},
-           {"--epochs 3 --batch 32 --resume " + ck, "--batch 32 differs from the checkpoint's 10", 2},
+           {"--epochs 3 --batch 32 --resume " + ck, "--batch 32 differs from the checkpoint's 10",
+            2},
            {"--epochs 3 --lr 0.5 --resume " + ck, "--lr 0.500000 differs", 2},
            {"--epochs 3 --resume " + d.file("m.bin"), "is a model file, not a checkpoint", 1},
            {"--epochs 3 --resume " + d.file("none.ckpt"), "none.ckpt: cannot open", 1},
@@ -145,14 +152,17 @@ TEST(ResumeErrors, ConflictsAndBadCheckpointsAreRejected) {
   // A checkpoint of another training set size.
   TempDir other;
   write_file(other.file("train-images-idx3-ubyte"), idx_images(50, 50));
-  write_file(other.file("train-labels-idx1-ubyte"), idx_labels(50, std::vector<std::uint8_t>(50, 1)));
+  write_file(other.file("train-labels-idx1-ubyte"),
+             idx_labels(50, std::vector<std::uint8_t>(50, 1)));
   write_file(other.file("t10k-images-idx3-ubyte"), idx_images(5, 5));
   write_file(other.file("t10k-labels-idx1-ubyte"), idx_labels(5, std::vector<std::uint8_t>(5, 1)));
   r = run_cli("--backend naive --data-dir " + other.str() + " --log " + d.file("l2.csv") +
               " --epochs 3 --resume " + ck);
   EXPECT_EQ(r.status, 1) << r.output;
-  EXPECT_NE(r.output.find("error: " + ck + ": the checkpoint was made on a training set of 96 images"),
-            std::string::npos) << r.output;
+  EXPECT_NE(
+      r.output.find("error: " + ck + ": the checkpoint was made on a training set of 96 images"),
+      std::string::npos)
+      << r.output;
 }
 
 }  // namespace

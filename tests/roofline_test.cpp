@@ -20,7 +20,8 @@ namespace cnn {
 namespace {
 
 const std::string kBench = std::string(CNN_BINARY_DIR) + "/bench/cnn_bench";
-const std::string kBenchCmd = test::built_program("bench/cnn_bench");  // behind the emulator, if any
+const std::string kBenchCmd =
+    test::built_program("bench/cnn_bench");  // behind the emulator, if any
 const std::string kSource = CNN_SOURCE_DIR;
 
 int sh(const std::string& cmd) {
@@ -40,11 +41,12 @@ TEST(Roofline, BandwidthPeakAndByteCountersInTheBenchmarkJson) {
     GTEST_SKIP() << kBench << " not built (configure with -DCNN_BUILD_BENCH=ON)";
   test::TempDir d;
   test::write_tiny_mnist(d);
-  const std::string cmd =
-      "CNN_DATA_DIR=" + d.str() + " " + kBenchCmd +
-      " --benchmark_filter='^bandwidth/|^fma_peak/portable/|^(conv_fwd|pool_bwd|sgd_update)/naive/1/'"
-      " --benchmark_min_time=0.001 --benchmark_out=" + d.file("out.json") +
-      " --benchmark_out_format=json > " + d.file("console.txt") + " 2>&1";
+  const std::string cmd = "CNN_DATA_DIR=" + d.str() + " " + kBenchCmd +
+                          " --benchmark_filter='^bandwidth/|^fma_peak/portable/"
+                          "|^(conv_fwd|pool_bwd|sgd_update)/naive/1/'"
+                          " --benchmark_min_time=0.001 --benchmark_out=" +
+                          d.file("out.json") + " --benchmark_out_format=json > " +
+                          d.file("console.txt") + " 2>&1";
   ASSERT_EQ(sh(cmd), 0) << slurp(d.file("console.txt"));
   test::Json j = test::parse_json(slurp(d.file("out.json")));
   int triads = 0, peaks = 0, ops = 0;

@@ -79,7 +79,8 @@ inline void write_gz(const std::string& path, const std::vector<std::uint8_t>& b
 
 inline std::vector<std::uint8_t> read_file(const std::string& path) {
   std::ifstream f(path, std::ios::binary);
-  return std::vector<std::uint8_t>((std::istreambuf_iterator<char>(f)), std::istreambuf_iterator<char>());
+  return std::vector<std::uint8_t>((std::istreambuf_iterator<char>(f)),
+                                   std::istreambuf_iterator<char>());
 }
 
 // A tiny, valid data set (train 96 images, test 40) in a temp directory.

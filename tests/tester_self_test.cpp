@@ -114,20 +114,24 @@ class Wrapped : public Backend {
   void fc_fwd(int B, const float* in, const float* w, const float* b, float* logits) override {
     in_->fc_fwd(B, in, w, b, logits);
   }
-  float softmax_xent(int B, const float* z, const std::uint8_t* l, float s, float* p, float* d) override {
+  float softmax_xent(int B, const float* z, const std::uint8_t* l, float s, float* p,
+                     float* d) override {
     return in_->softmax_xent(B, z, l, s, p, d);
   }
   void fc_bwd(int B, const float* in, const float* w, const float* d, float* dw, float* db,
               float* din) override {
     in_->fc_bwd(B, in, w, d, dw, db, din);
   }
-  void pool_bwd(int B, const float* dp, const std::uint8_t* win, const float* act, float* dact) override {
+  void pool_bwd(int B, const float* dp, const std::uint8_t* win, const float* act,
+                float* dact) override {
     in_->pool_bwd(B, dp, win, act, dact);
   }
   void conv_bwd(int B, const float* x, const float* dact, float* dw, float* db) override {
     in_->conv_bwd(B, x, dact, dw, db);
   }
-  void sgd_update(float lr, float* p, const float* g, std::size_t n) override { in_->sgd_update(lr, p, g, n); }
+  void sgd_update(float lr, float* p, const float* g, std::size_t n) override {
+    in_->sgd_update(lr, p, g, n);
+  }
 
  protected:
   std::unique_ptr<Backend> in_;
@@ -174,7 +178,8 @@ class WorkspaceTail : public Wrapped {
 // enough for logits in [-5, 5], NaN for large ones).
 class NoMaxSubtraction : public Wrapped {
  public:
-  float softmax_xent(int B, const float* z, const std::uint8_t* l, float s, float* p, float* d) override {
+  float softmax_xent(int B, const float* z, const std::uint8_t* l, float s, float* p,
+                     float* d) override {
     float loss = 0;
     for (int n = 0; n < B; ++n) {
       float sum = 0;
@@ -193,7 +198,8 @@ class NoMaxSubtraction : public Wrapped {
 // probability falls below 1e-9.
 class UnclampedLoss : public Wrapped {
  public:
-  float softmax_xent(int B, const float* z, const std::uint8_t* l, float s, float* p, float* d) override {
+  float softmax_xent(int B, const float* z, const std::uint8_t* l, float s, float* p,
+                     float* d) override {
     in_->softmax_xent(B, z, l, s, p, d);
     float loss = 0;
     for (int n = 0; n < B; ++n) {
@@ -242,7 +248,8 @@ class ProbsNotWritten : public Wrapped {
  public:
   float loss_grad(int B, float scale, Workspace& ws) override {
     std::vector<float> probs(std::size_t(B) * kClasses);
-    return in_->softmax_xent(B, ws.logits.data(), ws.labels.data(), scale, probs.data(), ws.dlogits.data());
+    return in_->softmax_xent(B, ws.logits.data(), ws.labels.data(), scale, probs.data(),
+                             ws.dlogits.data());
   }
 };
 
@@ -253,21 +260,25 @@ class WritesPastBatch : public Wrapped {
  public:
   void conv_fwd(int B, const float* x, const float* w, const float* b, float* act) override {
     in_->conv_fwd(B, x, w, b, act);
-    if (B % 16) std::fill(act + std::size_t(B) * kActSize, act + std::size_t(B + 1) * kActSize, 0.0f);
+    if (B % 16)
+      std::fill(act + std::size_t(B) * kActSize, act + std::size_t(B + 1) * kActSize, 0.0f);
   }
 };
 // Scales dlogits by 1/B instead of the scale passed (the trainer's scale, so
 // only a check with another scale sees it).
 class IgnoresScale : public Wrapped {
  public:
-  float softmax_xent(int B, const float* z, const std::uint8_t* l, float, float* p, float* d) override {
+  float softmax_xent(int B, const float* z, const std::uint8_t* l, float, float* p,
+                     float* d) override {
     return in_->softmax_xent(B, z, l, 1.0f / float(B), p, d);
   }
 };
 // The trainer's learning rate written into the kernel.
 class BakedLearningRate : public Wrapped {
  public:
-  void sgd_update(float, float* p, const float* g, std::size_t n) override { in_->sgd_update(0.01f, p, g, n); }
+  void sgd_update(float, float* p, const float* g, std::size_t n) override {
+    in_->sgd_update(0.01f, p, g, n);
+  }
 };
 // conv_bwd that trusts the model's sparsity: only the first non-zero
 // gradient of each 2x2 window counts (what the pool backward leaves).
@@ -292,8 +303,8 @@ class SparseConvBwd : public Wrapped {
 struct ClassCase {
   const char* name;
   std::function<std::unique_ptr<Backend>()> make;
-  const char* must_fail;        // the result that must fail
-  const char* message;          // ... with this in its failure message
+  const char* must_fail;              // the result that must fail
+  const char* message;                // ... with this in its failure message
   std::vector<const char*> may_fail;  // other results allowed to fail
 };
 
@@ -303,19 +314,33 @@ std::function<std::unique_ptr<Backend>()> maker() {
 }
 
 const ClassCase kClassCases[] = {
-    {"StaleLanes", maker<StaleLanes>(), "conv_bwd[integer]", "differs from the same call before the garbage run",
+    {"StaleLanes",
+     maker<StaleLanes>(),
+     "conv_bwd[integer]",
+     "differs from the same call before the garbage run",
      {"conv_bwd[real]", "conv_bwd[dense]", "train_step[composite]"}},
     {"WorkspaceTail", maker<WorkspaceTail>(), "train_step[composite]", "grad fc_b", {}},
     {"NoMaxSubtraction", maker<NoMaxSubtraction>(), "softmax_xent[extreme]", "probs", {}},
     {"UnclampedLoss", maker<UnclampedLoss>(), "softmax_xent[extreme]", "loss", {}},
     {"PoolStartsAtMinus1e30", maker<PoolStartsAtMinus1e30>(), "pool_fwd[near-ties]", "pooled", {}},
     {"ReluEpsilon", maker<ReluEpsilon>(), "conv_fwd[relu-edge]", "act", {"conv_fwd[denormal]"}},
-    {"UpdateConvBWrongWay", maker<UpdateConvBWrongWay>(), "train_step[composite]", "updated conv_b", {}},
+    {"UpdateConvBWrongWay",
+     maker<UpdateConvBWrongWay>(),
+     "train_step[composite]",
+     "updated conv_b",
+     {}},
     {"ProbsNotWritten", maker<ProbsNotWritten>(), "train_step[composite]", "probs", {}},
-    {"WritesPastBatch", maker<WritesPastBatch>(), "conv_fwd[integer]", "written past its end",
+    {"WritesPastBatch",
+     maker<WritesPastBatch>(),
+     "conv_fwd[integer]",
+     "written past its end",
      {"conv_fwd[real]", "conv_fwd[relu-edge]", "conv_fwd[denormal]"}},
     {"IgnoresScale", maker<IgnoresScale>(), "softmax_xent[extreme]", "dlogits", {}},
-    {"BakedLearningRate", maker<BakedLearningRate>(), "sgd_update[real]", "p (call 1", {"train_step[composite]"}},
+    {"BakedLearningRate",
+     maker<BakedLearningRate>(),
+     "sgd_update[real]",
+     "p (call 1",
+     {"train_step[composite]"}},
     {"SparseConvBwd", maker<SparseConvBwd>(), "conv_bwd[dense]", "dw", {}},
 };
 
@@ -346,7 +371,9 @@ TEST_P(BugClasses, OnlyTheCheckForTheClassFails) {
 }
 
 INSTANTIATE_TEST_SUITE_P(Faults, BugClasses, ::testing::ValuesIn(kClassCases),
-                         [](const ::testing::TestParamInfo<ClassCase>& i) { return std::string(i.param.name); });
+                         [](const ::testing::TestParamInfo<ClassCase>& i) {
+                           return std::string(i.param.name);
+                         });
 
 TEST(ReferenceGradient, MatchesFiniteDifferences) {
   // Central differences in double on a batch of 3 real-valued images.

@@ -24,11 +24,13 @@ TEST(Validate, PassesOnEveryRegisteredBackend) {
       EXPECT_NE(r.output.find("validate: backend=" + info.name + " isa=" + isa +
                               " threads=3 batches=1,3,32,67"),
                 std::string::npos)
-          << info.name << " " << isa << "\n" << r.output;
-  for (const char* op : {"conv_fwd[integer]", "conv_fwd[real]", "conv_fwd[relu-edge]", "conv_fwd[denormal]",
-                         "pool_fwd[integer,ties]", "pool_fwd[near-ties]", "fc_fwd[real]", "softmax_xent[real]",
-                         "softmax_xent[extreme]", "fc_bwd[real]", "pool_bwd[exact]", "conv_bwd[real]",
-                         "conv_bwd[dense]", "sgd_update[real]", "train_step[composite]"})
+          << info.name << " " << isa << "\n"
+          << r.output;
+  for (const char* op :
+       {"conv_fwd[integer]", "conv_fwd[real]", "conv_fwd[relu-edge]", "conv_fwd[denormal]",
+        "pool_fwd[integer,ties]", "pool_fwd[near-ties]", "fc_fwd[real]", "softmax_xent[real]",
+        "softmax_xent[extreme]", "fc_bwd[real]", "pool_bwd[exact]", "conv_bwd[real]",
+        "conv_bwd[dense]", "sgd_update[real]", "train_step[composite]"})
     EXPECT_NE(r.output.find("  " + std::string(op) + " "), std::string::npos) << op;
 }
 
@@ -42,24 +44,30 @@ class NudgedConv : public Backend {
     float& v = act[std::size_t(B) * kActSize / 2 + 29];
     v = v == 0 ? 1e-30f : v * (1 + 4e-7f);
   }
-  void pool_fwd(int B, const float* a, float* p, std::uint8_t* win) override { pool_fwd_naive(B, a, p, win); }
+  void pool_fwd(int B, const float* a, float* p, std::uint8_t* win) override {
+    pool_fwd_naive(B, a, p, win);
+  }
   void fc_fwd(int B, const float* in, const float* w, const float* b, float* z) override {
     fc_fwd_naive(B, in, w, b, z);
   }
-  float softmax_xent(int B, const float* z, const std::uint8_t* l, float s, float* p, float* d) override {
+  float softmax_xent(int B, const float* z, const std::uint8_t* l, float s, float* p,
+                     float* d) override {
     return softmax_xent_naive(B, z, l, s, p, d);
   }
   void fc_bwd(int B, const float* in, const float* w, const float* d, float* dw, float* db,
               float* din) override {
     fc_bwd_naive(B, in, w, d, dw, db, din);
   }
-  void pool_bwd(int B, const float* dp, const std::uint8_t* win, const float* a, float* da) override {
+  void pool_bwd(int B, const float* dp, const std::uint8_t* win, const float* a,
+                float* da) override {
     pool_bwd_naive(B, dp, win, a, da);
   }
   void conv_bwd(int B, const float* x, const float* da, float* dw, float* db) override {
     conv_bwd_naive(B, x, da, dw, db);
   }
-  void sgd_update(float lr, float* p, const float* g, std::size_t n) override { sgd_update_naive(lr, p, g, n); }
+  void sgd_update(float lr, float* p, const float* g, std::size_t n) override {
+    sgd_update_naive(lr, p, g, n);
+  }
 };
 
 std::vector<BackendInfo> registry_with_fault() {
@@ -89,11 +97,15 @@ TEST(Validate, FailsOnAPerturbedKernel) {
   std::string out;
   EXPECT_EQ(run({"--backend", "nudged", "--threads", "1"}, &out), 1) << out;
   EXPECT_NE(row(out, "conv_fwd[integer]").find("FAIL"), std::string::npos) << out;
-  EXPECT_NE(out.find("FAIL conv_fwd[integer]: backend=nudged isa=portable threads=1 B=1 seed=1001: act index"),
-            std::string::npos) << out;
+  EXPECT_NE(
+      out.find(
+          "FAIL conv_fwd[integer]: backend=nudged isa=portable threads=1 B=1 seed=1001: act index"),
+      std::string::npos)
+      << out;
   // Only the perturbed operation and the composite step built on it fail.
-  for (const char* op : {"pool_fwd[integer,ties]", "fc_fwd[integer]", "fc_bwd[real]", "softmax_xent[real]",
-                         "pool_bwd[exact]", "conv_bwd[integer]", "sgd_update[real]"})
+  for (const char* op :
+       {"pool_fwd[integer,ties]", "fc_fwd[integer]", "fc_bwd[real]", "softmax_xent[real]",
+        "pool_bwd[exact]", "conv_bwd[integer]", "sgd_update[real]"})
     EXPECT_NE(row(out, op).find("PASS"), std::string::npos) << op << "\n" << out;
   EXPECT_NE(out.find("FAILED"), std::string::npos) << out;
 
@@ -109,7 +121,8 @@ TEST(Validate, FailsOnAPerturbedKernel) {
 TEST(Validate, UsageErrors) {
   std::string out;
   EXPECT_EQ(run({"--backend", "bogus"}, &out), 2);
-  EXPECT_NE(out.find("unknown backend 'bogus' (valid: all, naive, nudged)"), std::string::npos) << out;
+  EXPECT_NE(out.find("unknown backend 'bogus' (valid: all, naive, nudged)"), std::string::npos)
+      << out;
   EXPECT_EQ(run({"--backend", "naive", "--isa", "avx9000"}, &out), 2);
   EXPECT_NE(out.find("--isa"), std::string::npos) << out;
   EXPECT_EQ(run({"--isa", "avx9000"}, &out), 2);

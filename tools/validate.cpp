@@ -28,7 +28,8 @@ std::vector<OpRow> check_path(const BackendInfo& info, const std::string& isa, i
     opt.isa = isa;
     auto be = info.make(opt);
     for (const auto& r : test::check_backend(*be, c)) {
-      auto it = std::find_if(rows.begin(), rows.end(), [&](const OpRow& x) { return x.op == r.op; });
+      auto it =
+          std::find_if(rows.begin(), rows.end(), [&](const OpRow& x) { return x.op == r.op; });
       if (it == rows.end()) {
         rows.push_back(OpRow{});
         it = rows.end() - 1;
@@ -98,7 +99,8 @@ std::string backend_names(const std::vector<BackendInfo>& registry) {
 int parse(int argc, const char* const* argv, const std::vector<BackendInfo>& registry, Options& o,
           std::ostream& out, std::ostream& err) {
   CLI::App app{"Check every operation of a kernel backend against the Eigen reference."};
-  app.add_option("--backend", o.backend, "backend to check, or all (" + backend_names(registry) + ")")
+  app.add_option("--backend", o.backend,
+                 "backend to check, or all (" + backend_names(registry) + ")")
       ->capture_default_str();
   app.add_option("--isa", o.isa,
                  "check only this instruction-set path (default: every path the CPU supports)");
@@ -131,15 +133,16 @@ int parse(int argc, const char* const* argv, const std::vector<BackendInfo>& reg
 
 // The (backend, ISA path) pairs the options select, into `paths`. Returns
 // kGoOn, or kUsageError for an unknown backend or a path nothing can run.
-int select_paths(const Options& o, const std::vector<BackendInfo>& registry, std::vector<Path>& paths,
-                 std::ostream& out, std::ostream& err) {
+int select_paths(const Options& o, const std::vector<BackendInfo>& registry,
+                 std::vector<Path>& paths, std::ostream& out, std::ostream& err) {
   std::vector<const BackendInfo*> chosen;
   for (const auto& b : registry)
-    if (o.backend == "all" || b.name == o.backend || (o.backend == "auto" && &b == &registry.front()))
+    if (o.backend == "all" || b.name == o.backend ||
+        (o.backend == "auto" && &b == &registry.front()))
       chosen.push_back(&b);
   if (chosen.empty()) {
-    err << "error: --backend: unknown backend '" << o.backend << "' (valid: " << backend_names(registry)
-        << ")\n";
+    err << "error: --backend: unknown backend '" << o.backend
+        << "' (valid: " << backend_names(registry) << ")\n";
     return kUsageError;
   }
   for (const auto* b : chosen) {
@@ -155,7 +158,8 @@ int select_paths(const Options& o, const std::vector<BackendInfo>& registry, std
           << "' on this CPU (available: " << list << ")\n";
       return kUsageError;
     } else {
-      out << "validate: backend=" << b->name << " has no path '" << o.isa << "' on this CPU: skipped\n";
+      out << "validate: backend=" << b->name << " has no path '" << o.isa
+          << "' on this CPU: skipped\n";
     }
   }
   if (paths.empty()) {

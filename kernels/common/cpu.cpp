@@ -34,8 +34,8 @@ CpuFeatures probe() {
   const bool avx = c & (1u << 28);
   if (!osxsave || !avx) return f;
   const std::uint64_t xcr0 = xgetbv0();
-  const bool os_ymm = (xcr0 & 0x6) == 0x6;             // SSE + AVX state
-  const bool os_zmm = (xcr0 & 0xe6) == 0xe6;           // + opmask, ZMM_Hi256, Hi16_ZMM
+  const bool os_ymm = (xcr0 & 0x6) == 0x6;    // SSE + AVX state
+  const bool os_zmm = (xcr0 & 0xe6) == 0xe6;  // + opmask, ZMM_Hi256, Hi16_ZMM
   unsigned a7, b7, c7, d7;
   if (!__get_cpuid_count(7, 0, &a7, &b7, &c7, &d7)) return f;
   const bool avx2 = b7 & (1u << 5);

@@ -129,12 +129,12 @@ class ModeChooser {
   Clock::time_point t0_;  // when the previous step ended
   bool started_ = false;
   enum class Fixed { no, team, solo } fixed_ = Fixed::no;
-  bool solo_ = false;         // the current mode
-  bool probing_ = false;      // this step runs the other mode as a probe
-  int until_probe_ = 8;       // steps of the current mode before the next probe
+  bool solo_ = false;     // the current mode
+  bool probing_ = false;  // this step runs the other mode as a probe
+  int until_probe_ = 8;   // steps of the current mode before the next probe
   int interval_ = kMinInterval;
   int probe_left_ = 0;
-  double avg_[2] = {0, 0};    // seconds per sample: [0] team, [1] solo
+  double avg_[2] = {0, 0};  // seconds per sample: [0] team, [1] solo
   bool have_[2] = {false, false};
   double probe_sum_ = 0;
   int probe_samples_ = 0;

@@ -8,8 +8,8 @@
 
 namespace cnn {
 
-void fc_fwd_im2col(gemm::Gemm& gemm, int slot, int n0, int n1, const float* in,
-                   const float* w, const float* b, float* logits) {
+void fc_fwd_im2col(gemm::Gemm& gemm, int slot, int n0, int n1, const float* in, const float* w,
+                   const float* b, float* logits) {
   // logits[n0:n1] (n,10) = in[n0:n1] (n,1568) * W (1568,10) + b (per column).
   gemm::GemmArgs g;
   g.M = n1 - n0;
@@ -43,8 +43,8 @@ void fc_bwd_dw_im2col(gemm::Gemm& gemm, int slot, int B, int m0, int m1, const f
   gemm.serial(slot, g);
 }
 
-void fc_bwd_din_im2col(gemm::Gemm& gemm, int slot, int n0, int n1, const float* d,
-                       const float* w, float* din) {
+void fc_bwd_din_im2col(gemm::Gemm& gemm, int slot, int n0, int n1, const float* d, const float* w,
+                       float* din) {
   // din[n0:n1] (n,1568) = d[n0:n1] (n,10) * W^T (10,1568).
   gemm::GemmArgs g;
   g.trans_b = true;

@@ -122,11 +122,16 @@ void pack_panel(const float* src, long si, long sp, int iv, int ip, int kc, floa
 
 void pack(int R, const float* src, long si, long sp, int iv, int ip, int kc, float* dst) {
   switch (R) {
-    case 4: return pack_panel<4>(src, si, sp, iv, ip, kc, dst);
-    case 8: return pack_panel<8>(src, si, sp, iv, ip, kc, dst);
-    case 12: return pack_panel<12>(src, si, sp, iv, ip, kc, dst);
-    case 24: return pack_panel<24>(src, si, sp, iv, ip, kc, dst);
-    case 32: return pack_panel<32>(src, si, sp, iv, ip, kc, dst);
+    case 4:
+      return pack_panel<4>(src, si, sp, iv, ip, kc, dst);
+    case 8:
+      return pack_panel<8>(src, si, sp, iv, ip, kc, dst);
+    case 12:
+      return pack_panel<12>(src, si, sp, iv, ip, kc, dst);
+    case 24:
+      return pack_panel<24>(src, si, sp, iv, ip, kc, dst);
+    case 32:
+      return pack_panel<32>(src, si, sp, iv, ip, kc, dst);
     default:
       throw std::logic_error("gemm: no packing routine for panel width " + std::to_string(R));
   }
@@ -153,9 +158,18 @@ struct KBlock {
 // different order of the same pack_a/pack_b/tile steps.
 struct Product {
   Product(const GemmArgs& args, const GemmKernel& kernel)
-      : g(args), kr(kernel), MR(kr.mr), NR(kr.nr), M(g.M), N(g.N), K(std::max(g.K, 0)),
-        a_i(g.trans_a ? 1 : g.lda), a_p(g.trans_a ? g.lda : 1), b_j(g.trans_b ? g.ldb : 1),
-        b_p(g.trans_b ? 1 : g.ldb), nkb(std::max(1, ceil_div(K, kr.kc))),
+      : g(args),
+        kr(kernel),
+        MR(kr.mr),
+        NR(kr.nr),
+        M(g.M),
+        N(g.N),
+        K(std::max(g.K, 0)),
+        a_i(g.trans_a ? 1 : g.lda),
+        a_p(g.trans_a ? g.lda : 1),
+        b_j(g.trans_b ? g.ldb : 1),
+        b_p(g.trans_b ? 1 : g.ldb),
+        nkb(std::max(1, ceil_div(K, kr.kc))),
         direct_b(!g.trans_b && N % kr.vw == 0 && ceil_div(M, MR) <= 2) {}
 
   const GemmArgs& g;
@@ -331,9 +345,8 @@ void Gemm::operator()(const GemmArgs& g) {
   }
   // The team runs in the caller's floating-point mode (flush-to-zero or
   // not): MXCSR is per thread and pool threads do not inherit it.
-  par::omp_region(threads_, par::ftz_enabled(), [&](int tid, int nt) {
-    run(g, a_pack_.data(), b_pack_.data(), tid, nt);
-  });
+  par::omp_region(threads_, par::ftz_enabled(),
+                  [&](int tid, int nt) { run(g, a_pack_.data(), b_pack_.data(), tid, nt); });
 }
 
 void Gemm::serial(int slot, const GemmArgs& g) {

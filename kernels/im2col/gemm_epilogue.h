@@ -22,7 +22,11 @@ struct TileEpilogue {
   bool first, relu;
   const float *rb, *cb;
   explicit TileEpilogue(const Epilogue& e)
-      : alpha(e.alpha), beta(e.beta), first(e.first), relu(e.relu), rb(e.row_bias),
+      : alpha(e.alpha),
+        beta(e.beta),
+        first(e.first),
+        relu(e.relu),
+        rb(e.row_bias),
         cb(e.col_bias) {}
 
   // Tile element (r, j), whose products summed to `sum`; c is its place in

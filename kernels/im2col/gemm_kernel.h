@@ -46,12 +46,12 @@ using DotKernel = void (*)(int K, const float* A, long lda, const float* B, long
                            long ldc, int m, int n, const Epilogue& ep);
 
 struct GemmKernel {
-  const char* isa;   // "avx512", "avx2", "neon", "portable"
-  int mr, nr;        // register tile
-  int vw;            // floats per vector column: B panels are zero-padded to a multiple of it
-  int mc, kc, nc;    // cache blocks: A block (mc, kc) in L2, B micro-panel (kc, nr) in L1
+  const char* isa;  // "avx512", "avx2", "neon", "portable"
+  int mr, nr;       // register tile
+  int vw;           // floats per vector column: B panels are zero-padded to a multiple of it
+  int mc, kc, nc;   // cache blocks: A block (mc, kc) in L2, B micro-panel (kc, nr) in L1
   MicroKernel ukr;
-  int dm, dn;        // inner-product tile
+  int dm, dn;  // inner-product tile
   DotKernel dot;
 };
 

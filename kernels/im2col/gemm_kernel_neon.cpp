@@ -53,8 +53,7 @@ inline void finish(float* c, float32x4_t acc, int valid, const TileEpilogue& ep,
     x = vaddq_f32(load_part(c, valid), x);
   }
   if (ep.relu)
-    x = vreinterpretq_f32_u32(
-        vandq_u32(vcgtq_f32(x, vdupq_n_f32(0.0f)), vreinterpretq_u32_f32(x)));
+    x = vreinterpretq_f32_u32(vandq_u32(vcgtq_f32(x, vdupq_n_f32(0.0f)), vreinterpretq_u32_f32(x)));
   store_part(c, x, valid);
 }
 

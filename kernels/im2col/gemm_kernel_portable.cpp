@@ -102,8 +102,8 @@ void dot_portable(int K, const float* A, long lda, const float* B, long ldb, flo
 // (KC x 8 = 8 KiB at KC = 256) in L1, the A block (MC x KC = 512 KiB) in L2,
 // the B block (KC x NC = 4 MiB) in L3.
 const GemmKernel& gemm_kernel_portable() {
-  static const GemmKernel k{"portable", MR, NR, NR, 512, 256, 4096, ukr_portable, DM, DN,
-                            dot_portable};
+  static const GemmKernel k{"portable", MR,           NR, NR, 512,         256,
+                            4096,       ukr_portable, DM, DN, dot_portable};
   return k;
 }
 

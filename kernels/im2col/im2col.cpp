@@ -228,8 +228,8 @@ class Im2colBackend final : public Backend {
     float* dn = scratch(tid);
     for (int n = r.begin; n < r.end; ++n) {
       const std::size_t f = std::size_t(n) * kFeatures;
-      pool_bwd_quad_sample_im2col(ws.dpooled.data() + f, ws.winner.data() + f,
-                                  ws.pooled.data() + f, dn);
+      pool_bwd_quad_sample_im2col(ws.dpooled.data() + f, ws.winner.data() + f, ws.pooled.data() + f,
+                                  dn);
       if (!reuse) conv_fwd_patches_quad_im2col(ws.x.data() + std::size_t(n) * kImgPixels, pt(n));
       conv_bwd_sample_im2col(gemm_, tid, pt(n), dn, part(n));
     }
@@ -260,9 +260,9 @@ class Im2colBackend final : public Backend {
   bool ftz_;
   gemm::Gemm gemm_;
   int capacity_ = 0;
-  Buffer<float> pt_;       // (capacity, 10, 784) patch matrices P^T plus the ones row
-  Buffer<float> part_;     // (capacity, 8, 10) per-sample conv gradients
-  Buffer<float> scratch_;  // (threads, 8, 28, 28) one sample's act or dact per thread
+  Buffer<float> pt_;                   // (capacity, 10, 784) patch matrices P^T plus the ones row
+  Buffer<float> part_;                 // (capacity, 8, 10) per-sample conv gradients
+  Buffer<float> scratch_;              // (threads, 8, 28, 28) one sample's act or dact per thread
   const float* patches_of_ = nullptr;  // the x whose patches pt_ holds (composite steps)
   int patches_batch_ = 0;
 };

@@ -37,8 +37,8 @@
 
 namespace cnn {
 
-constexpr int kPatchRows = kKernelSize + 1;            // 9 taps + a row of ones
-constexpr int kPatchSize = kPatchRows * kImgPixels;    // 7840 floats per sample
+constexpr int kPatchRows = kKernelSize + 1;          // 9 taps + a row of ones
+constexpr int kPatchSize = kPatchRows * kImgPixels;  // 7840 floats per sample
 
 // img (784) -> pt (10,784) rows 0..8 (row 9, the ones, is left as it is).
 void conv_fwd_patches_im2col(const float* img, float* pt);
@@ -53,14 +53,14 @@ void conv_bwd_sample_im2col(gemm::Gemm& gemm, int slot, const float* pt, const f
 void conv_bwd_reduce_im2col(int B, const float* part, float* dw, float* db);
 // Rows n0..n1 of the FC forward, on the calling thread with pack slot `slot`:
 // in (B,1568) w (1568,10) b (10) -> logits (B,10)
-void fc_fwd_im2col(gemm::Gemm& gemm, int slot, int n0, int n1, const float* in,
-                   const float* w, const float* b, float* logits);
+void fc_fwd_im2col(gemm::Gemm& gemm, int slot, int n0, int n1, const float* in, const float* w,
+                   const float* b, float* logits);
 // Feature rows m0..m1 of the FC weight gradient: in (B,1568) d (B,10) -> dw (1568,10)
 void fc_bwd_dw_im2col(gemm::Gemm& gemm, int slot, int B, int m0, int m1, const float* in,
                       const float* d, float* dw);
 // Sample rows n0..n1 of the FC input gradient: d (B,10) w (1568,10) -> din (B,1568)
-void fc_bwd_din_im2col(gemm::Gemm& gemm, int slot, int n0, int n1, const float* d,
-                       const float* w, float* din);
+void fc_bwd_din_im2col(gemm::Gemm& gemm, int slot, int n0, int n1, const float* d, const float* w,
+                       float* din);
 // One sample: act (8,28,28) -> pooled (1568), winner (1568)
 void pool_fwd_sample_im2col(const float* act, float* pooled, std::uint8_t* winner);
 // One sample: dpooled (1568) winner (1568) act (8,28,28) -> dact (8,28,28)

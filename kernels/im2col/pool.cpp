@@ -179,9 +179,7 @@ inline void window_max(const float (&v)[4], float* best_out, std::uint8_t* arg_o
 
 // The offset of window position q (dy*2 + dx) of window (py, px) in an
 // (8,28,28) image-order channel.
-inline int image_offset(int py, int px, int q) {
-  return (2 * py + q / 2) * kImgW + 2 * px + q % 2;
-}
+inline int image_offset(int py, int px, int q) { return (2 * py + q / 2) * kImgW + 2 * px + q % 2; }
 
 }  // namespace
 

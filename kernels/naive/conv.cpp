@@ -47,8 +47,8 @@ void conv_bwd_pad_naive(const float* img, float* frame) {
     for (int x = 0; x < kImgW; ++x) frame[(y + 1) * kPadSide + x + 1] = img[y * kImgW + x];
 }
 
-void conv_bwd_filter_naive(int count, const float* frames, std::size_t frame_stride,
-                           const float* g, float* dw, float* db) {
+void conv_bwd_filter_naive(int count, const float* frames, std::size_t frame_stride, const float* g,
+                           float* dw, float* db) {
   // Local accumulators: the same sums in the same order, kept in registers
   // over all `count` samples; dw and db are read and written once.
   float acc[kKernelSize];

@@ -29,8 +29,8 @@ void conv_bwd_pad_naive(const float* img, float* frame);
 // g (count, 28,28) one filter's dact plane of each sample, kActSize floats
 // apart -> dw (9), db (1) of that filter, ADDED to: sample by sample, each
 // pixel in row-major order adds go to db and go*tap to the nine dw.
-void conv_bwd_filter_naive(int count, const float* frames, std::size_t frame_stride,
-                           const float* g, float* dw, float* db);
+void conv_bwd_filter_naive(int count, const float* frames, std::size_t frame_stride, const float* g,
+                           float* dw, float* db);
 // act (B,8,28,28) -> pooled (B,1568), winner (B,1568)
 void pool_fwd_naive(int B, const float* act, float* pooled, std::uint8_t* winner);
 // dpooled (B,1568) winner (B,1568) act (B,8,28,28) -> dact (B,8,28,28)

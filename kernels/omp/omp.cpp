@@ -64,8 +64,8 @@ void fc_fwd_sample_omp(int n, const float* in, const float* w, const float* b, f
 void fc_bwd_din_sample_omp(int n, const float* w, const float* d, float* din) {
   fc_bwd_din_naive(1, w, d + std::size_t(n) * kClasses, din + std::size_t(n) * kFeatures);
 }
-void pool_bwd_sample_omp(int n, const float* dpooled, const std::uint8_t* winner,
-                         const float* act, float* dact) {
+void pool_bwd_sample_omp(int n, const float* dpooled, const std::uint8_t* winner, const float* act,
+                         float* dact) {
   pool_bwd_naive(1, dpooled + std::size_t(n) * kFeatures, winner + std::size_t(n) * kFeatures,
                  act + std::size_t(n) * kActSize, dact + std::size_t(n) * kActSize);
 }
@@ -149,8 +149,7 @@ class OmpBackend final : public Backend {
   }
   void sgd_update(float lr, float* p, const float* g, std::size_t n) override {
     team([&] {
-      const Range r =
-          split_range(int(n), omp_get_thread_num(), omp_get_num_threads(), kLineFloats);
+      const Range r = split_range(int(n), omp_get_thread_num(), omp_get_num_threads(), kLineFloats);
       if (r.size() > 0) sgd_update_naive(lr, p + r.begin, g + r.begin, std::size_t(r.size()));
     });
   }

@@ -7,8 +7,14 @@
 
 namespace cnn::simd {
 
-void conv_pool_bwd_avx2(const float* xT, const float* dpT, const std::uint16_t* win, float* cpart) { conv_pool_bwd_impl<Avx2>(xT, dpT, win, cpart); }
-void conv_bwd_avx2(const float* xT, const float* dactT, float* cpart) { conv_bwd_impl<Avx2>(xT, dactT, cpart); }
-void pool_bwd_avx2(const float* dpT, const std::uint16_t* win, const float* actT, float* dactT) { pool_bwd_impl<Avx2>(dpT, win, actT, dactT); }
+void conv_pool_bwd_avx2(const float* xT, const float* dpT, const std::uint16_t* win, float* cpart) {
+  conv_pool_bwd_impl<Avx2>(xT, dpT, win, cpart);
+}
+void conv_bwd_avx2(const float* xT, const float* dactT, float* cpart) {
+  conv_bwd_impl<Avx2>(xT, dactT, cpart);
+}
+void pool_bwd_avx2(const float* dpT, const std::uint16_t* win, const float* actT, float* dactT) {
+  pool_bwd_impl<Avx2>(dpT, win, actT, dactT);
+}
 
 }  // namespace cnn::simd

@@ -29,8 +29,7 @@ namespace cnn::simd {
 
 // xT (30,30,S) dpT (1568,S) win (1568,2) -> cpart (8,10,S)
 template <class VT>
-void conv_pool_bwd_impl(const float* xT, const float* dpT, const std::uint16_t* win,
-                        float* cpart) {
+void conv_pool_bwd_impl(const float* xT, const float* dpT, const std::uint16_t* win, float* cpart) {
   using V = typename VT::V;
   using M = typename VT::M;
   constexpr int L = VT::L;
@@ -82,7 +81,8 @@ void conv_bwd_impl(const float* xT, const float* dactT, float* cpart) {
           const float* p = xT + (oy * kPadSide + ox) * S + n0;
           for (int ky = 0; ky < 3; ++ky)
             for (int kx = 0; kx < 3; ++kx)
-              acc[ky * 3 + kx] = VT::fma(g, VT::load(p + (ky * kPadSide + kx) * S), acc[ky * 3 + kx]);
+              acc[ky * 3 + kx] =
+                  VT::fma(g, VT::load(p + (ky * kPadSide + kx) * S), acc[ky * 3 + kx]);
           acc[kKernelSize] = VT::add(acc[kKernelSize], g);
         }
       for (int k = 0; k < kCPartK; ++k) VT::store(cpart + (c * kCPartK + k) * S + n0, acc[k]);
@@ -110,7 +110,8 @@ void pool_bwd_impl(const float* dpT, const std::uint16_t* win, const float* actT
           const M is[4] = {VT::mand(VT::mnot(dy), VT::mnot(dx)), VT::mandn(dy, dx),
                            VT::mandn(dx, dy), VT::mand(dy, dx)};
           for (int q = 0; q < 4; ++q) {
-            const int o = (c * kImgPixels + (2 * py + (q >> 1)) * kImgW + 2 * px + (q & 1)) * S + n0;
+            const int o =
+                (c * kImgPixels + (2 * py + (q >> 1)) * kImgW + 2 * px + (q & 1)) * S + n0;
             const M keep = VT::mand(is[q], VT::gt(VT::load(actT + o), zero));
             VT::store(dactT + o, VT::maskz(keep, g));
           }

@@ -8,8 +8,14 @@
 
 namespace cnn::simd {
 
-void conv_pool_bwd_neon(const float* xT, const float* dpT, const std::uint16_t* win, float* cpart) { conv_pool_bwd_impl<Neon>(xT, dpT, win, cpart); }
-void conv_bwd_neon(const float* xT, const float* dactT, float* cpart) { conv_bwd_impl<Neon>(xT, dactT, cpart); }
-void pool_bwd_neon(const float* dpT, const std::uint16_t* win, const float* actT, float* dactT) { pool_bwd_impl<Neon>(dpT, win, actT, dactT); }
+void conv_pool_bwd_neon(const float* xT, const float* dpT, const std::uint16_t* win, float* cpart) {
+  conv_pool_bwd_impl<Neon>(xT, dpT, win, cpart);
+}
+void conv_bwd_neon(const float* xT, const float* dactT, float* cpart) {
+  conv_bwd_impl<Neon>(xT, dactT, cpart);
+}
+void pool_bwd_neon(const float* dpT, const std::uint16_t* win, const float* actT, float* dactT) {
+  pool_bwd_impl<Neon>(dpT, win, actT, dactT);
+}
 
 }  // namespace cnn::simd

@@ -7,8 +7,16 @@
 
 namespace cnn::simd {
 
-void conv_pool_bwd_portable(const float* xT, const float* dpT, const std::uint16_t* win, float* cpart) { conv_pool_bwd_impl<Portable>(xT, dpT, win, cpart); }
-void conv_bwd_portable(const float* xT, const float* dactT, float* cpart) { conv_bwd_impl<Portable>(xT, dactT, cpart); }
-void pool_bwd_portable(const float* dpT, const std::uint16_t* win, const float* actT, float* dactT) { pool_bwd_impl<Portable>(dpT, win, actT, dactT); }
+void conv_pool_bwd_portable(const float* xT, const float* dpT, const std::uint16_t* win,
+                            float* cpart) {
+  conv_pool_bwd_impl<Portable>(xT, dpT, win, cpart);
+}
+void conv_bwd_portable(const float* xT, const float* dactT, float* cpart) {
+  conv_bwd_impl<Portable>(xT, dactT, cpart);
+}
+void pool_bwd_portable(const float* dpT, const std::uint16_t* win, const float* actT,
+                       float* dactT) {
+  pool_bwd_impl<Portable>(dpT, win, actT, dactT);
+}
 
 }  // namespace cnn::simd

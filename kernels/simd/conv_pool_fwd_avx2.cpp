@@ -7,7 +7,12 @@
 
 namespace cnn::simd {
 
-void conv_pool_fwd_avx2(const float* xT, const float* w, const float* b, float* pT, std::uint16_t* win, float* actT) { conv_pool_fwd_impl<Avx2>(xT, w, b, pT, win, actT); }
-void pool_fwd_avx2(const float* actT, float* pT, std::uint16_t* win) { pool_fwd_impl<Avx2>(actT, pT, win); }
+void conv_pool_fwd_avx2(const float* xT, const float* w, const float* b, float* pT,
+                        std::uint16_t* win, float* actT) {
+  conv_pool_fwd_impl<Avx2>(xT, w, b, pT, win, actT);
+}
+void pool_fwd_avx2(const float* actT, float* pT, std::uint16_t* win) {
+  pool_fwd_impl<Avx2>(actT, pT, win);
+}
 
 }  // namespace cnn::simd

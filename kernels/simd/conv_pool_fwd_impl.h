@@ -53,8 +53,8 @@ inline typename VT::V pool4(const typename VT::V* a, typename VT::M& dy, typenam
   best = VT::blend(k2, best, a[2]);
   const M k3 = VT::gt(a[3], best);
   best = VT::blend(k3, best, a[3]);
-  dy = VT::mor(k2, k3);                   // winner 2 or 3
-  dx = VT::mor(k3, VT::mandn(k2, k1));    // winner 3, or 1 (k1 and not k2)
+  dy = VT::mor(k2, k3);                 // winner 2 or 3
+  dx = VT::mor(k3, VT::mandn(k2, k1));  // winner 3, or 1 (k1 and not k2)
   return best;
 }
 
@@ -100,7 +100,7 @@ void winograd_filters(const float* w, float* U) {
 // xT (30,30,S) w (72) b (8) -> pT (1568,S) [+ win (1568,2)] [+ actT (8,784,S)]
 template <class VT, bool kWin, bool kAct>
 void conv_pool_fwd_kernel(const float* xT, const float* w, const float* b, float* pT,
-                        std::uint16_t* win, float* actT) {
+                          std::uint16_t* win, float* actT) {
   using V = typename VT::V;
   using M = typename VT::M;
   constexpr int L = VT::L;

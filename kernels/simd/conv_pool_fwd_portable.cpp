@@ -7,7 +7,12 @@
 
 namespace cnn::simd {
 
-void conv_pool_fwd_portable(const float* xT, const float* w, const float* b, float* pT, std::uint16_t* win, float* actT) { conv_pool_fwd_impl<Portable>(xT, w, b, pT, win, actT); }
-void pool_fwd_portable(const float* actT, float* pT, std::uint16_t* win) { pool_fwd_impl<Portable>(actT, pT, win); }
+void conv_pool_fwd_portable(const float* xT, const float* w, const float* b, float* pT,
+                            std::uint16_t* win, float* actT) {
+  conv_pool_fwd_impl<Portable>(xT, w, b, pT, win, actT);
+}
+void pool_fwd_portable(const float* actT, float* pT, std::uint16_t* win) {
+  pool_fwd_impl<Portable>(actT, pT, win);
+}
 
 }  // namespace cnn::simd

@@ -28,7 +28,7 @@ namespace cnn::simd {
 // pT (1568,S) w (1568,10) dT (10,S) -> dpT (1568,S)
 template <class VT>
 void fc_bwd_din_impl(int nv, const float* pT, const float* w, const float* dT, float* dpT,
-                    bool relu_mask) {
+                     bool relu_mask) {
   using V = typename VT::V;
   constexpr int L = VT::L;
   const V zero = VT::zero();
@@ -76,7 +76,7 @@ void fc_bwd_dw_impl(int nb, const float* pT, const float* drow, int i0, int i1, 
   using V = typename VT::V;
   constexpr int L = VT::L;
   constexpr int RC = (kClasses + L - 1) / L;  // vectors per padded class row
-  constexpr int U = 4;                    // rows per step: independent chains
+  constexpr int U = 4;                        // rows per step: independent chains
   for (int i = i0; i < i1; i += U) {
     V acc[U][RC];
     for (int u = 0; u < U; ++u)

@@ -39,12 +39,12 @@ namespace cnn::simd {
 
 // The network's shapes come from kernels/shapes.h (kFeatures, kClasses,
 // kConvC, kImgPixels, kPoolW, kPadSide, ...); these are the lane layout's own.
-constexpr int S = 16;                        // samples per chunk (lane stride)
-constexpr int kXT = kPadPixels * S;          // floats of one chunk's padded input
-constexpr int kPT = kFeatures * S;           // floats of one chunk's pooled features
-constexpr int kActT = kActSize * S;          // floats of one chunk's activations
-constexpr int kRow = 16;                     // padded class row
-constexpr int kCPartK = kKernelSize + 1;     // per filter: 9 weight sums, then the bias sum
+constexpr int S = 16;                         // samples per chunk (lane stride)
+constexpr int kXT = kPadPixels * S;           // floats of one chunk's padded input
+constexpr int kPT = kFeatures * S;            // floats of one chunk's pooled features
+constexpr int kActT = kActSize * S;           // floats of one chunk's activations
+constexpr int kRow = 16;                      // padded class row
+constexpr int kCPartK = kKernelSize + 1;      // per filter: 9 weight sums, then the bias sum
 constexpr int kCPart = kConvC * kCPartK * S;  // floats of one chunk's conv partial
 
 struct Kernels {
@@ -81,8 +81,7 @@ struct Kernels {
   // (fc db has no entry: every backend calls cnn::fc_bwd_db, kernels/common/fc_bwd_db.h.)
   // Fused pool backward + ReLU mask + conv weight/bias gradient, from the
   // 1568 winner pixels only: xT, dpT (already masked), win -> cpart.
-  void (*conv_pool_bwd)(const float* xT, const float* dpT, const std::uint16_t* win,
-                        float* cpart);
+  void (*conv_pool_bwd)(const float* xT, const float* dpT, const std::uint16_t* win, float* cpart);
   // Dense conv weight gradient from a full dact (the primitive): xT, dactT -> cpart.
   void (*conv_bwd)(const float* xT, const float* dactT, float* cpart);
   // dpT, win, actT -> dactT: the pooled gradient at each winner, where act > 0.
@@ -120,8 +119,7 @@ void fc_bwd_dw_avx512(int nb, const float* pT, const float* drow, int i0, int i1
 void conv_pool_bwd_avx512(const float* xT, const float* dpT, const std::uint16_t* win,
                           float* cpart);
 void conv_bwd_avx512(const float* xT, const float* dactT, float* cpart);
-void pool_bwd_avx512(const float* dpT, const std::uint16_t* win, const float* actT,
-                     float* dactT);
+void pool_bwd_avx512(const float* dpT, const std::uint16_t* win, const float* actT, float* dactT);
 
 // ---- AVX2 + FMA (kernels/simd/*_avx2.cpp) ----
 void input_to_lanes_avx2(int nv, const float* x, float* xT);
@@ -137,11 +135,9 @@ void sgd_update_avx2(float lr, float* p, const float* g, std::size_t n);
 void fc_bwd_din_avx2(int nv, const float* pT, const float* w, const float* dT, float* dpT,
                      bool relu_mask);
 void fc_bwd_dw_avx2(int nb, const float* pT, const float* drow, int i0, int i1, float* dw);
-void conv_pool_bwd_avx2(const float* xT, const float* dpT, const std::uint16_t* win,
-                        float* cpart);
+void conv_pool_bwd_avx2(const float* xT, const float* dpT, const std::uint16_t* win, float* cpart);
 void conv_bwd_avx2(const float* xT, const float* dactT, float* cpart);
-void pool_bwd_avx2(const float* dpT, const std::uint16_t* win, const float* actT,
-                   float* dactT);
+void pool_bwd_avx2(const float* dpT, const std::uint16_t* win, const float* actT, float* dactT);
 
 // ---- NEON, AArch64 Advanced SIMD (kernels/simd/*_neon.cpp) ----
 void input_to_lanes_neon(int nv, const float* x, float* xT);
@@ -157,11 +153,9 @@ void sgd_update_neon(float lr, float* p, const float* g, std::size_t n);
 void fc_bwd_din_neon(int nv, const float* pT, const float* w, const float* dT, float* dpT,
                      bool relu_mask);
 void fc_bwd_dw_neon(int nb, const float* pT, const float* drow, int i0, int i1, float* dw);
-void conv_pool_bwd_neon(const float* xT, const float* dpT, const std::uint16_t* win,
-                        float* cpart);
+void conv_pool_bwd_neon(const float* xT, const float* dpT, const std::uint16_t* win, float* cpart);
 void conv_bwd_neon(const float* xT, const float* dactT, float* cpart);
-void pool_bwd_neon(const float* dpT, const std::uint16_t* win, const float* actT,
-                   float* dactT);
+void pool_bwd_neon(const float* dpT, const std::uint16_t* win, const float* actT, float* dactT);
 
 // ---- portable (kernels/simd/*_portable.cpp) ----
 void input_to_lanes_portable(int nv, const float* x, float* xT);
@@ -180,7 +174,6 @@ void fc_bwd_dw_portable(int nb, const float* pT, const float* drow, int i0, int 
 void conv_pool_bwd_portable(const float* xT, const float* dpT, const std::uint16_t* win,
                             float* cpart);
 void conv_bwd_portable(const float* xT, const float* dactT, float* cpart);
-void pool_bwd_portable(const float* dpT, const std::uint16_t* win, const float* actT,
-                       float* dactT);
+void pool_bwd_portable(const float* dpT, const std::uint16_t* win, const float* actT, float* dactT);
 
 }  // namespace cnn::simd

@@ -7,8 +7,14 @@
 
 namespace cnn::simd {
 
-void input_to_lanes_avx2(int nv, const float* x, float* xT) { input_to_lanes_impl<Avx2>(nv, x, xT); }
-void to_lanes_avx2(int nv, int len, const float* src, float* dstT) { to_lanes_impl<Avx2>(nv, len, src, dstT); }
-void from_lanes_avx2(int nv, int len, const float* srcT, float* dst) { from_lanes_impl<Avx2>(nv, len, srcT, dst); }
+void input_to_lanes_avx2(int nv, const float* x, float* xT) {
+  input_to_lanes_impl<Avx2>(nv, x, xT);
+}
+void to_lanes_avx2(int nv, int len, const float* src, float* dstT) {
+  to_lanes_impl<Avx2>(nv, len, src, dstT);
+}
+void from_lanes_avx2(int nv, int len, const float* srcT, float* dst) {
+  from_lanes_impl<Avx2>(nv, len, srcT, dst);
+}
 
 }  // namespace cnn::simd

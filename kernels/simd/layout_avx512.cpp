@@ -8,8 +8,14 @@
 
 namespace cnn::simd {
 
-void input_to_lanes_avx512(int nv, const float* x, float* xT) { input_to_lanes_impl<Avx512>(nv, x, xT); }
-void to_lanes_avx512(int nv, int len, const float* src, float* dstT) { to_lanes_impl<Avx512>(nv, len, src, dstT); }
-void from_lanes_avx512(int nv, int len, const float* srcT, float* dst) { from_lanes_impl<Avx512>(nv, len, srcT, dst); }
+void input_to_lanes_avx512(int nv, const float* x, float* xT) {
+  input_to_lanes_impl<Avx512>(nv, x, xT);
+}
+void to_lanes_avx512(int nv, int len, const float* src, float* dstT) {
+  to_lanes_impl<Avx512>(nv, len, src, dstT);
+}
+void from_lanes_avx512(int nv, int len, const float* srcT, float* dst) {
+  from_lanes_impl<Avx512>(nv, len, srcT, dst);
+}
 
 }  // namespace cnn::simd

@@ -25,7 +25,8 @@ void input_to_lanes_impl(int nv, const float* x, float* xT) {
         const int cc = c0 + L <= W ? c0 : W - L;
         V r[L];
         for (int l = 0; l < L; ++l)
-          r[l] = n0 + l < nv ? VT::load(x + std::size_t(n0 + l) * kImgPixels + y * W + cc) : VT::zero();
+          r[l] = n0 + l < nv ? VT::load(x + std::size_t(n0 + l) * kImgPixels + y * W + cc)
+                             : VT::zero();
         VT::transpose(r);
         float* dst = xT + ((y + 1) * kPadSide + cc + 1) * S + n0;
         for (int k = 0; k < L; ++k) VT::store(dst + k * S, r[k]);

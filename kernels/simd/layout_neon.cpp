@@ -7,8 +7,14 @@
 
 namespace cnn::simd {
 
-void input_to_lanes_neon(int nv, const float* x, float* xT) { input_to_lanes_impl<Neon>(nv, x, xT); }
-void to_lanes_neon(int nv, int len, const float* src, float* dstT) { to_lanes_impl<Neon>(nv, len, src, dstT); }
-void from_lanes_neon(int nv, int len, const float* srcT, float* dst) { from_lanes_impl<Neon>(nv, len, srcT, dst); }
+void input_to_lanes_neon(int nv, const float* x, float* xT) {
+  input_to_lanes_impl<Neon>(nv, x, xT);
+}
+void to_lanes_neon(int nv, int len, const float* src, float* dstT) {
+  to_lanes_impl<Neon>(nv, len, src, dstT);
+}
+void from_lanes_neon(int nv, int len, const float* srcT, float* dst) {
+  from_lanes_impl<Neon>(nv, len, srcT, dst);
+}
 
 }  // namespace cnn::simd

@@ -7,8 +7,14 @@
 
 namespace cnn::simd {
 
-void input_to_lanes_portable(int nv, const float* x, float* xT) { input_to_lanes_impl<Portable>(nv, x, xT); }
-void to_lanes_portable(int nv, int len, const float* src, float* dstT) { to_lanes_impl<Portable>(nv, len, src, dstT); }
-void from_lanes_portable(int nv, int len, const float* srcT, float* dst) { from_lanes_impl<Portable>(nv, len, srcT, dst); }
+void input_to_lanes_portable(int nv, const float* x, float* xT) {
+  input_to_lanes_impl<Portable>(nv, x, xT);
+}
+void to_lanes_portable(int nv, int len, const float* src, float* dstT) {
+  to_lanes_impl<Portable>(nv, len, src, dstT);
+}
+void from_lanes_portable(int nv, int len, const float* srcT, float* dst) {
+  from_lanes_impl<Portable>(nv, len, srcT, dst);
+}
 
 }  // namespace cnn::simd

@@ -6,6 +6,8 @@
 
 namespace cnn::simd {
 
-void sgd_update_avx2(float lr, float* p, const float* g, std::size_t n) { sgd_update_impl<Avx2>(lr, p, g, n); }
+void sgd_update_avx2(float lr, float* p, const float* g, std::size_t n) {
+  sgd_update_impl<Avx2>(lr, p, g, n);
+}
 
 }  // namespace cnn::simd

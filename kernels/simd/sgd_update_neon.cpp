@@ -7,6 +7,8 @@
 
 namespace cnn::simd {
 
-void sgd_update_neon(float lr, float* p, const float* g, std::size_t n) { sgd_update_impl<Neon>(lr, p, g, n); }
+void sgd_update_neon(float lr, float* p, const float* g, std::size_t n) {
+  sgd_update_impl<Neon>(lr, p, g, n);
+}
 
 }  // namespace cnn::simd

@@ -307,8 +307,8 @@ class SimdBackend final : public Backend {
       OpScope s(prof_, "conv_fwd+pool_fwd", flops::conv_pool_fwd(B));
       for_chunks(B, [&](int c, int nv, int) {
         k_.input_to_lanes(nv, ws.x.data() + std::size_t(c) * S * kImgPixels, xT(c));
-        k_.conv_pool_fwd(xT(c), p.conv_w.data(), p.conv_b.data(), pT(c),
-                         train ? win(c) : nullptr, nullptr);
+        k_.conv_pool_fwd(xT(c), p.conv_w.data(), p.conv_b.data(), pT(c), train ? win(c) : nullptr,
+                         nullptr);
       });
     }
     OpScope s(prof_, "fc_fwd", flops::fc_fwd(B));

@@ -7,6 +7,9 @@
 
 namespace cnn::simd {
 
-float softmax_xent_avx2(int B, const float* logits, const std::uint8_t* labels, float scale, float* probs, float* dlogits, float* losses) { return softmax_xent_impl<Avx2>(B, logits, labels, scale, probs, dlogits, losses); }
+float softmax_xent_avx2(int B, const float* logits, const std::uint8_t* labels, float scale,
+                        float* probs, float* dlogits, float* losses) {
+  return softmax_xent_impl<Avx2>(B, logits, labels, scale, probs, dlogits, losses);
+}
 
 }  // namespace cnn::simd

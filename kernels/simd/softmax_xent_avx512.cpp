@@ -7,6 +7,9 @@
 
 namespace cnn::simd {
 
-float softmax_xent_avx512(int B, const float* logits, const std::uint8_t* labels, float scale, float* probs, float* dlogits, float* losses) { return softmax_xent_impl<Avx512>(B, logits, labels, scale, probs, dlogits, losses); }
+float softmax_xent_avx512(int B, const float* logits, const std::uint8_t* labels, float scale,
+                          float* probs, float* dlogits, float* losses) {
+  return softmax_xent_impl<Avx512>(B, logits, labels, scale, probs, dlogits, losses);
+}
 
 }  // namespace cnn::simd

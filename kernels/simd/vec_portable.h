@@ -88,9 +88,9 @@ struct Portable {
     std::int32_t& operator[](int i) { return v[i]; }
     std::int32_t operator[](int i) const { return v[i]; }
   };
-#define CNN_PORTABLE_LANES(T, expr) \
-  T r;                              \
-  for (int i = 0; i < L; ++i) r[i] = (expr);  \
+#define CNN_PORTABLE_LANES(T, expr)          \
+  T r;                                       \
+  for (int i = 0; i < L; ++i) r[i] = (expr); \
   return r;
   static V zero() { return set1(0.0f); }
   static V set1(float a) { CNN_PORTABLE_LANES(V, a) }

@@ -54,7 +54,8 @@ std::vector<std::uint8_t> labels(std::uint32_t hdr, std::uint32_t n, std::uint8_
 
 std::vector<std::uint8_t> slurp(const std::string& path) {
   std::ifstream f(path, std::ios::binary);
-  return std::vector<std::uint8_t>((std::istreambuf_iterator<char>(f)), std::istreambuf_iterator<char>());
+  return std::vector<std::uint8_t>((std::istreambuf_iterator<char>(f)),
+                                   std::istreambuf_iterator<char>());
 }
 
 // fuzz_model inputs are one flag byte (odd: fix the CRC up) then the file.
