@@ -7,6 +7,7 @@
 #include "src/trainer.h"
 
 #include <algorithm>
+#include <functional>
 #include <chrono>
 #include <cmath>
 #include <cstdio>
@@ -284,7 +285,7 @@ void gather_batch(const Dataset& d, const std::uint32_t* idx, int B, float* x, s
     for (int b = t * kPer; b < std::min(next_B, (t + 1) * kPer); ++b) prefetch_image(d, next[b]);
   };
   if (be) {
-    be->parallel_for(tasks, task);
+    be->parallel_for(tasks, std::cref(task));  // by reference: no allocation per batch
   } else {
     for (int t = 0; t < tasks; ++t) task(t);
   }
