@@ -143,7 +143,7 @@ struct Portable {
   static V fma(V a, V b, V c) { return add(mul(a, b), c); }
   static V fnma(V a, V b, V c) { return sub(c, mul(a, b)); }
   // Round to nearest by the 1.5*2^23 trick (exact for |a| < 2^22, the range
-  // the exponential uses; not folded away without -ffast-math).
+  // the exponential uses; not folded away without fast-math flags).
   static V round(V a) { return sub(add(a, set1(12582912.0f)), set1(12582912.0f)); }
   static unsigned bits(M m) {
     unsigned b = 0;
