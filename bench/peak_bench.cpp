@@ -1,7 +1,7 @@
 // The machine's fp32 FMA peak, measured: a loop of independent FMA chains
 // (bench/fma_peak_*.cpp, each built with its ISA's flags; avx512 and avx2 on
-// x86, neon on aarch64) on one core, per ISA path the CPU has; paths it lacks
-// are not registered. Every GEMM or
+// x86, neon on aarch64, and the baseline code of the portable path) on one
+// core, per ISA path the CPU has; paths it lacks are not registered. Every GEMM or
 // kernel figure is quoted as a fraction of this number.
 //   cnn_bench --benchmark_filter=fma_peak
 // The threaded variant runs one loop per thread (real time), for the peak
@@ -16,6 +16,8 @@
 
 namespace cnn::bench {
 
+double fma_peak_portable(long iters);  // fma_peak_portable.cpp: baseline code
+double fma_peak_portable_flops_per_iter();
 #if CNN_X86
 double fma_peak_avx2(long iters);
 double fma_peak_avx2_flops_per_iter();
@@ -61,6 +63,9 @@ int register_all() {
 #if CNN_AARCH64
   paths.push_back({"neon", f.neon, fma_peak_neon, fma_peak_neon_flops_per_iter()});
 #endif
+  // The compute roof of the portable path (tools/roofline.py): the
+  // multiply-add rate of code built without ISA flags.
+  paths.push_back({"portable", true, fma_peak_portable, fma_peak_portable_flops_per_iter()});
   const int all = omp_get_num_procs();
   for (const auto& p : paths) {
     if (!p.ok) continue;

@@ -4,7 +4,7 @@
 One panel per ISA path the benchmarks ran (avx512, avx2, portable, ...), log
 scales, arithmetic intensity (FLOP per byte) across, GFLOP/s up:
   - the roofs, measured on the machine the JSON comes from: the path's FMA
-    peak (bench/peak_bench.cpp, bench/peak_portable_bench.cpp) and the DRAM
+    peak (bench/peak_bench.cpp with the bench/fma_peak_*.cpp loops) and the DRAM
     and L2 triad bandwidths (bench/bandwidth_bench.cpp) as slopes; solid for
     all threads, dashed for one thread (naive runs on one);
   - each operation of each backend at batch 32 (bench/ops_bench.cpp): its
