@@ -255,11 +255,18 @@ class SimdBackend final : public Backend {
     team_.run(chunks_of(B), [&](int c, int t) { f(c, valid_in(B, c), t); });
   }
 
-  // Chunk c: input to lanes, conv + pool (+ winners when training), logits.
+  // Chunk c: input to lanes, conv + pool (+ winners when training); then
+  // its logits. The profiled path runs the two halves as separate groups.
   void forward_chunk(int c, int nv, int t, const Params& p, Workspace& ws, bool train) {
+    conv_pool_chunk(c, nv, p, ws, train);
+    fc_fwd_chunk(c, nv, t, p, ws);
+  }
+  void conv_pool_chunk(int c, int nv, const Params& p, const Workspace& ws, bool train) {
     k_.input_to_lanes(nv, ws.x.data() + std::size_t(c) * S * kImgPixels, xT(c));
     k_.conv_pool_fwd(xT(c), p.conv_w.data(), p.conv_b.data(), pT(c), train ? win(c) : nullptr,
                      nullptr);
+  }
+  void fc_fwd_chunk(int c, int nv, int t, const Params& p, Workspace& ws) {
     float* lg = t_lg_.data() + std::size_t(t) * kClasses * S;
     k_.fc_fwd(pT(c), p.fc_w.data(), p.fc_b.data(), lg);
     k_.from_lanes(nv, kClasses, lg, ws.logits.data() + std::size_t(c) * S * kClasses);
@@ -305,18 +312,10 @@ class SimdBackend final : public Backend {
     }
     {
       OpScope s(prof_, "conv_fwd+pool_fwd", flops::conv_pool_fwd(B));
-      for_chunks(B, [&](int c, int nv, int) {
-        k_.input_to_lanes(nv, ws.x.data() + std::size_t(c) * S * kImgPixels, xT(c));
-        k_.conv_pool_fwd(xT(c), p.conv_w.data(), p.conv_b.data(), pT(c), train ? win(c) : nullptr,
-                         nullptr);
-      });
+      for_chunks(B, [&](int c, int nv, int) { conv_pool_chunk(c, nv, p, ws, train); });
     }
     OpScope s(prof_, "fc_fwd", flops::fc_fwd(B));
-    for_chunks(B, [&](int c, int nv, int t) {
-      float* lg = t_lg_.data() + std::size_t(t) * kClasses * S;
-      k_.fc_fwd(pT(c), p.fc_w.data(), p.fc_b.data(), lg);
-      k_.from_lanes(nv, kClasses, lg, ws.logits.data() + std::size_t(c) * S * kClasses);
-    });
+    for_chunks(B, [&](int c, int nv, int t) { fc_fwd_chunk(c, nv, t, p, ws); });
   }
 
   // dlogits of chunk c -> dT (10,S) in thread t's scratch, then the
