@@ -2,6 +2,9 @@
 // the profiler under its own name. Backends that fuse override these.
 #include "kernels/backend.h"
 
+#include <algorithm>
+
+#include "kernels/common/pixels.h"
 #include "kernels/flops.h"
 #include "kernels/profiler.h"
 
@@ -80,6 +83,29 @@ float Backend::train_step(int B, float lr, Params& p, Workspace& ws, Params& g) 
   backward(B, p, ws, g);
   update(lr, p, g);
   return loss;
+}
+
+// images -> ws.x, in tasks of 8 images on the backend's threads.
+void Backend::bytes_to_x(int B, const std::uint8_t* const* images, Workspace& ws) {
+  OpScope s(prof_, "gather", 0, OpKind::outside);  // (the trainer gathers itself when profiling)
+  constexpr int kPer = 8;
+  auto task = [&](int t) {
+    for (int b = t * kPer; b < std::min(B, (t + 1) * kPer); ++b)
+      image_to_input(images[b], ws.x.data() + std::size_t(b) * kImgPixels);
+  };
+  parallel_for((B + kPer - 1) / kPer, std::cref(task));  // by reference: no allocation
+}
+
+float Backend::train_step_bytes(int B, const std::uint8_t* const* images, float lr, Params& p,
+                                Workspace& ws, Params& g) {
+  bytes_to_x(B, images, ws);
+  return train_step(B, lr, p, ws, g);
+}
+
+void Backend::forward_infer_bytes(int B, const std::uint8_t* const* images, const Params& p,
+                                  Workspace& ws) {
+  bytes_to_x(B, images, ws);
+  forward_infer(B, p, ws);
 }
 
 void Backend::parallel_for(int n, const std::function<void(int)>& f) {

@@ -123,12 +123,27 @@ class Backend {
   // backend: two parallel phases, the update fused into the weight gradient).
   virtual float train_step(int B, float lr, Params& p, Workspace& ws, Params& g);
 
+  // The same two entry points on raw pixel bytes: images[b] -> the
+  // kImgPixels bytes of sample b, each pixel worth byte / 255.0f exactly as
+  // image_to_input (kernels/common/pixels.h) converts it; ws.labels holds
+  // the labels. ws.x is not read and is left stale. The defaults convert the
+  // batch into ws.x on parallel_for (timed as "gather" if profiled) and call
+  // the float versions; the simd backend reads the bytes straight into its
+  // lane layout. The bits are the same either way. The trainer and the
+  // evaluation call these.
+  virtual float train_step_bytes(int B, const std::uint8_t* const* images, float lr, Params& p,
+                                 Workspace& ws, Params& g);
+  virtual void forward_infer_bytes(int B, const std::uint8_t* const* images, const Params& p,
+                                   Workspace& ws);
+
   // Runs f(i) for every i in [0, n), on the backend's threads where it has
   // them, in any order (f must write disjoint data). The trainer gathers a
   // batch with it, so the gather runs on the threads the kernels use.
   virtual void parallel_for(int n, const std::function<void(int)>& f);
 
  protected:
+  // The default conversion of the *_bytes entry points: images -> ws.x.
+  void bytes_to_x(int B, const std::uint8_t* const* images, Workspace& ws);
   Profiler* prof_ = nullptr;
 };
 

@@ -2,8 +2,8 @@
 // then EpochLoop runs the epochs: run_epoch() shuffles and walks the
 // batches, step() is one batch through the backend, end_epoch() reports and
 // checkpoints. The batch gather keeps pace with the threaded kernels by
-// converting pixels without a division (kPixA below) and prefetching the
-// next batch's images.
+// converting pixels without a division (kernels/common/pixels.h) and
+// prefetching the next batch's images.
 #include "src/trainer.h"
 
 #include <algorithm>
@@ -19,35 +19,6 @@
 namespace cnn {
 
 namespace {
-
-// Pixel byte -> float, exactly byte / 255.0f, without a division or a table
-// lookup per pixel (the gather runs between the backend's steps, so it must
-// keep pace with the threaded kernels). With m = 257*i, i/255 = m/65535 =
-// m*2^-16 * (1 + 2^-16 + 2^-32 + ...), so i/255 ~ i*kPixA + i*kPixBC with
-// kPixA = 257*2^-16 (the product is exact) and kPixBC = fl(257*2^-32 +
-// 257*2^-48); the one rounding of the sum gives exactly i / 255.0f for every
-// i in 0..255. That is checked for all 256 values at start-up (PixelTable);
-// were it ever false on some target, the gather falls back to the table, so
-// the result is byte/255.0f either way. The loop is two multiplies and one
-// add per pixel on whole vectors of the baseline target.
-constexpr float kPixA = 257.0f / 65536.0f;
-constexpr float kPixBC = kPixA / 65536.0f + kPixA / 65536.0f / 65536.0f;
-inline float pixel_value(std::uint8_t v) {
-  const float f = float(v);
-  return f * kPixA + f * kPixBC;
-}
-
-struct PixelTable {
-  float v[256];
-  bool formula_exact = true;  // pixel_value(i) == i / 255.0f for every i
-  PixelTable() {
-    for (int i = 0; i < 256; ++i) {
-      v[i] = float(i) / 255.0f;
-      formula_exact = formula_exact && pixel_value(std::uint8_t(i)) == v[i];
-    }
-  }
-};
-const PixelTable kPixels;
 
 // Hints the cache to start loading an image of the next batch, so the
 // random reads of the next gather overlap this step's compute.
@@ -134,6 +105,7 @@ class EpochLoop {
         out_(out),
         log_(log),
         ws_(bs),
+        images_(std::size_t(bs)),
         progress_(out, cfg.progress) {}
 
   // Sets the starting state: the identity order, or the resumed run's state
@@ -182,18 +154,27 @@ class EpochLoop {
     return true;
   }
 
-  // One batch: gather (prefetching the next), forward, loss, backward,
-  // update. Returns the batch's mean loss.
+  // One batch: point at its images (prefetching the next batch's), then the
+  // backend's step on the raw bytes (Backend::train_step_bytes: forward,
+  // loss, backward, update). Profiled, the batch is gathered into ws.x
+  // first, timed as a row of its own, and the float step runs. Returns the
+  // batch's mean loss.
   float step(int epoch, int start, int B) {
     const std::uint32_t* idx = st_.indices.data() + start;
-    {
-      OpScope s(be_.profiler(), "gather", 0, OpKind::outside);
-      const int next_B = std::max(0, std::min(bs_, n_ - start - bs_));
-      gather_batch(data_, idx, B, ws_.x.data(), ws_.labels.data(), &be_, idx + B, next_B);
-    }
+    const int next_B = std::max(0, std::min(bs_, n_ - start - bs_));
     // The step updates the parameters before the check: a diverged run
     // stops with exit status 3 and saves nothing, so the last update is moot.
-    const float batch_loss = be_.train_step(B, cfg_.lr, p_, ws_, grads_);
+    float batch_loss;
+    if (Profiler* prof = be_.profiler()) {  // the gather as a row of its own
+      {
+        OpScope s(prof, "gather", 0, OpKind::outside);
+        gather_batch(data_, idx, B, ws_.x.data(), ws_.labels.data(), &be_, idx + B, next_B);
+      }
+      batch_loss = be_.train_step(B, cfg_.lr, p_, ws_, grads_);
+    } else {
+      point_batch(data_, idx, B, images_.data(), ws_.labels.data(), idx + B, next_B);
+      batch_loss = be_.train_step_bytes(B, images_.data(), cfg_.lr, p_, ws_, grads_);
+    }
     check_finite(batch_loss, ws_.logits.data(), B * kClasses, epoch, start / bs_);
     return batch_loss;
   }
@@ -229,6 +210,7 @@ class EpochLoop {
   std::ostream& out_;
   std::ostream* log_;
   Workspace ws_;
+  std::vector<const std::uint8_t*> images_;  // the batch's images, in the dataset
   Params grads_;
   TrainState st_;
   ProgressLine progress_;
@@ -263,11 +245,13 @@ void print_backend_line(std::ostream& out, const Backend& be) {
       << std::endl;
 }
 
-void image_to_input(const std::uint8_t* src, float* dst) {
-  if (kPixels.formula_exact)
-    for (int k = 0; k < kImgPixels; ++k) dst[k] = pixel_value(src[k]);
-  else
-    for (int k = 0; k < kImgPixels; ++k) dst[k] = kPixels.v[src[k]];
+void point_batch(const Dataset& d, const std::uint32_t* idx, int B, const std::uint8_t** images,
+                 std::uint8_t* labels, const std::uint32_t* next, int next_B) {
+  for (int b = 0; b < B; ++b) {
+    images[b] = d.images.data() + std::size_t(idx[b]) * kImgPixels;
+    labels[b] = d.labels[idx[b]];
+  }
+  for (int b = 0; b < next_B; ++b) prefetch_image(d, next[b]);
 }
 
 void gather_batch(const Dataset& d, const std::uint32_t* idx, int B, float* x, std::uint8_t* labels,
@@ -301,12 +285,13 @@ int predicted_class(const float* logits) {
 float evaluate(Backend& be, const Params& p, const Dataset& test, Workspace& ws, int* confusion) {
   const int bs = ws.max_batch;
   std::vector<std::uint32_t> idx(bs);
+  std::vector<const std::uint8_t*> images(bs);
   int correct = 0;
   for (int start = 0; start < test.n; start += bs) {
-    int B = std::min(bs, test.n - start);
+    const int B = std::min(bs, test.n - start);
     std::iota(idx.begin(), idx.begin() + B, std::uint32_t(start));
-    gather_batch(test, idx.data(), B, ws.x.data(), ws.labels.data(), &be);
-    be.forward_infer(B, p, ws);
+    point_batch(test, idx.data(), B, images.data(), ws.labels.data(), nullptr, 0);
+    be.forward_infer_bytes(B, images.data(), p, ws);
     for (int b = 0; b < B; ++b) {
       const int best = predicted_class(ws.logits.data() + std::size_t(b) * kClasses);
       if (best == ws.labels[b]) ++correct;

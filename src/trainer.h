@@ -14,6 +14,7 @@
 #include <vector>
 
 #include "kernels/backend.h"
+#include "kernels/common/pixels.h"
 #include "kernels/profiler.h"
 #include "src/mnist.h"
 #include "src/rng.h"
@@ -87,15 +88,21 @@ void check_resume_fits(const TrainState& s, int n, const std::string& ckpt_name,
 // prints the implementation that actually runs.
 void print_backend_line(std::ostream& out, const Backend& be);
 
-// One image's kImgPixels bytes -> the network's input, exactly byte / 255.0f
-// for every pixel (training, eval and predict all convert through this).
-void image_to_input(const std::uint8_t* src, float* dst);
+// image_to_input (one image's bytes -> the network's input, exactly
+// byte / 255.0f) is in kernels/common/pixels.h, included above.
 
 // image_to_input for a whole batch. With a backend (train() and evaluate()
 // pass theirs) the batch is shared among the backend's own threads through
 // Backend::parallel_for, in tasks of 8 images; without one it runs serially.
 // `next` (next_B indices, may be nullptr): the following batch, whose images
 // are prefetched into the cache meanwhile.
+// The batch's images where they lie in the dataset instead of a copy:
+// images[b] -> the bytes of image idx[b], labels[b] its label (what
+// Backend::train_step_bytes and forward_infer_bytes take); the next batch's
+// next_B images (next may be nullptr) are prefetched meanwhile.
+void point_batch(const Dataset& d, const std::uint32_t* idx, int B, const std::uint8_t** images,
+                 std::uint8_t* labels, const std::uint32_t* next = nullptr, int next_B = 0);
+
 void gather_batch(const Dataset& d, const std::uint32_t* idx, int B, float* x, std::uint8_t* labels,
                   Backend* be = nullptr, const std::uint32_t* next = nullptr, int next_B = 0);
 

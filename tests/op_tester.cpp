@@ -13,6 +13,7 @@
 #include <stdexcept>
 #include <type_traits>
 
+#include "kernels/common/pixels.h"
 #include "kernels/registry.h"
 #include "tests/reference.h"
 
@@ -677,6 +678,41 @@ void check_fused_step(Backend& be, Ctx& x, const StepOut& o, const Params& p,
   same_bits(x, "train_step updated fc_b", after.fc_b.data(), o.after.fc_b.data(), kClasses);
 }
 
+// The raw-byte entry points (train_step_bytes, forward_infer_bytes) against
+// the float ones on the same images converted by image_to_input: the same
+// bits in every output. The images lie scattered in a larger buffer, in
+// reverse order, as a shuffled batch lies in the dataset.
+void check_bytes_entry(Backend& be, Ctx& x, Gen& gen, const Params& p,
+                       const Buffer<std::uint8_t>& lab) {
+  const int B = x.B;
+  const auto pool = gen.bytes(std::size_t(2 * B + 1) * kImgPixels, 255);
+  std::vector<const std::uint8_t*> images(B);
+  for (int b = 0; b < B; ++b) images[b] = pool.data() + std::size_t(2 * (B - b)) * kImgPixels;
+  Workspace wf(x.c.batch + kBigger + 1), wb(x.c.batch + kBigger + 1);
+  poison(wf);
+  poison(wb);
+  for (int b = 0; b < B; ++b) image_to_input(images[b], wf.x.data() + std::size_t(b) * kImgPixels);
+  std::copy(lab.begin(), lab.end(), wf.labels.begin());
+  std::copy(lab.begin(), lab.end(), wb.labels.begin());
+  Params gf, gb, pf = p, pb = p;
+  poison(gf);
+  poison(gb);
+  const float lf = be.train_step(B, kLr, pf, wf, gf);
+  const float lb = be.train_step_bytes(B, images.data(), kLr, pb, wb, gb);
+  const std::size_t n = std::size_t(B) * kClasses;
+  same_bits(x, "train_step_bytes loss", &lb, &lf, 1);
+  same_bits(x, "train_step_bytes logits", wb.logits.data(), wf.logits.data(), n);
+  same_bits(x, "train_step_bytes dlogits", wb.dlogits.data(), wf.dlogits.data(), n);
+  same_bits(x, "train_step_bytes grad conv_w", gb.conv_w.data(), gf.conv_w.data(), kConvWSize);
+  same_bits(x, "train_step_bytes grad conv_b", gb.conv_b.data(), gf.conv_b.data(), kConvC);
+  same_bits(x, "train_step_bytes grad fc_w", gb.fc_w.data(), gf.fc_w.data(), kFcWSize);
+  same_bits(x, "train_step_bytes updated conv_w", pb.conv_w.data(), pf.conv_w.data(), kConvWSize);
+  same_bits(x, "train_step_bytes updated fc_w", pb.fc_w.data(), pf.fc_w.data(), kFcWSize);
+  be.forward_infer(B, p, wf);
+  be.forward_infer_bytes(B, images.data(), p, wb);
+  same_bits(x, "forward_infer_bytes logits", wb.logits.data(), wf.logits.data(), n);
+}
+
 void step_check(Backend& be, Ctx& x, Gen& g, Kind) {
   const int B = x.B;
   Params p;
@@ -689,6 +725,7 @@ void step_check(Backend& be, Ctx& x, Gen& g, Kind) {
   // then fails here instead of corrupting the heap.
   const StepOut o = run_step(be, B, x.c.batch + kBigger + 1, p, img, lab);
   check_fused_step(be, x, o, p, img, lab);
+  check_bytes_entry(be, x, g, p, lab);
   if (!x.results({{"logits", o.logits.data(), o.logits.size()},
                   {"probs", o.probs.data(), o.probs.size()},
                   {"dlogits", o.dlogits.data(), o.dlogits.size()},

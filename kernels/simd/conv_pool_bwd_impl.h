@@ -27,16 +27,18 @@
 
 namespace cnn::simd {
 
-// xT (30,30,S) dpT (1568,S) win (1568,2) -> cpart (8,10,S)
+// Channels [c0,c1): xT (30,30,S) dpT (1568,S) win (1568,2) -> their part of
+// cpart (8,10,S)
 template <class VT>
-void conv_pool_bwd_impl(const float* xT, const float* dpT, const std::uint16_t* win, float* cpart) {
+void conv_pool_bwd_impl(const float* xT, int c0, int c1, const float* dpT,
+                        const std::uint16_t* win, float* cpart) {
   using V = typename VT::V;
   using M = typename VT::M;
   constexpr int L = VT::L;
   constexpr unsigned kLanes = (1u << L) - 1u;
   const V zero = VT::zero();
   for (int n0 = 0; n0 < S; n0 += L) {
-    for (int c = 0; c < kConvC; ++c) {
+    for (int c = c0; c < c1; ++c) {
       V acc[kCPartK];
       for (int k = 0; k < kCPartK; ++k) acc[k] = zero;
       for (int py = 0; py < kPoolW; ++py) {

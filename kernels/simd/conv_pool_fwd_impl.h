@@ -97,10 +97,11 @@ void winograd_filters(const float* w, float* U) {
   }
 }
 
-// xT (30,30,S) w (72) b (8) -> pT (1568,S) [+ win (1568,2)] [+ actT (8,784,S)]
+// Channels [c0,c1): xT (30,30,S) w (72) b (8) -> their rows of pT (1568,S)
+// [+ win (1568,2)] [+ actT (8,784,S)]
 template <class VT, bool kWin, bool kAct>
-void conv_pool_fwd_kernel(const float* xT, const float* w, const float* b, float* pT,
-                          std::uint16_t* win, float* actT) {
+void conv_pool_fwd_kernel(const float* xT, int c0, int c1, const float* w, const float* b,
+                          float* pT, std::uint16_t* win, float* actT) {
   using V = typename VT::V;
   using M = typename VT::M;
   constexpr int L = VT::L;
@@ -133,7 +134,7 @@ void conv_pool_fwd_kernel(const float* xT, const float* w, const float* b, float
           v[r][2] = VT::sub(t[r][2], t[r][1]);
           v[r][3] = VT::sub(t[r][1], t[r][3]);
         }
-        for (int ch = 0; ch < kConvC; ++ch) {
+        for (int ch = c0; ch < c1; ++ch) {
           const V* u = Uv + ch * 16;
           auto uu = [&](int r, int c) { return u[r * 4 + c]; };
           // r0 = rows 0+1+2 of M, r1 = rows 1-2-3, per column.
@@ -174,16 +175,16 @@ void conv_pool_fwd_kernel(const float* xT, const float* w, const float* b, float
 // The same, with the optional outputs chosen once per call: win and actT
 // may each be nullptr, and the kernel instance that skips them runs.
 template <class VT>
-void conv_pool_fwd_impl(const float* xT, const float* w, const float* b, float* pT,
-                        std::uint16_t* win, float* actT) {
+void conv_pool_fwd_impl(const float* xT, int c0, int c1, const float* w, const float* b,
+                        float* pT, std::uint16_t* win, float* actT) {
   if (actT && win)
-    conv_pool_fwd_kernel<VT, true, true>(xT, w, b, pT, win, actT);
+    conv_pool_fwd_kernel<VT, true, true>(xT, c0, c1, w, b, pT, win, actT);
   else if (actT)
-    conv_pool_fwd_kernel<VT, false, true>(xT, w, b, pT, win, actT);
+    conv_pool_fwd_kernel<VT, false, true>(xT, c0, c1, w, b, pT, win, actT);
   else if (win)
-    conv_pool_fwd_kernel<VT, true, false>(xT, w, b, pT, win, actT);
+    conv_pool_fwd_kernel<VT, true, false>(xT, c0, c1, w, b, pT, win, actT);
   else
-    conv_pool_fwd_kernel<VT, false, false>(xT, w, b, pT, win, actT);
+    conv_pool_fwd_kernel<VT, false, false>(xT, c0, c1, w, b, pT, win, actT);
 }
 
 // actT (8,784,S) -> pT (1568,S), win (1568,2): the pooling alone, on given

@@ -15,8 +15,8 @@
 // padded to 16) and each feature value broadcast from the lane layout. No
 // per-chunk partials, no reduction pass and no barrier before it: the rows
 // are split among the threads, and a row's sum never depends on the split.
-// Four rows at a time give four independent accumulation chains and reuse
-// each dlogits row from L1 four times.
+// Several rows at a time give independent accumulation chains and reuse
+// each dlogits row from registers.
 #pragma once
 
 #include <cstddef>
@@ -25,17 +25,17 @@
 
 namespace cnn::simd {
 
-// pT (1568,S) w (1568,10) dT (10,S) -> dpT (1568,S)
+// Rows [i0,i1): pT (1568,S) w (1568,10) dT (10,S) -> dpT (1568,S)
 template <class VT>
-void fc_bwd_din_impl(int nv, const float* pT, const float* w, const float* dT, float* dpT,
-                     bool relu_mask) {
+void fc_bwd_din_impl(int nv, const float* pT, const float* w, const float* dT, int i0, int i1,
+                     float* dpT, bool relu_mask) {
   using V = typename VT::V;
   constexpr int L = VT::L;
   const V zero = VT::zero();
   for (int n0 = 0; n0 < S && n0 < nv; n0 += L) {
     V d[kClasses];
     for (int j = 0; j < kClasses; ++j) d[j] = VT::load(dT + j * S + n0);
-    for (int i = 0; i < kFeatures; ++i) {
+    for (int i = i0; i < i1; ++i) {
       const float* wr = w + i * kClasses;
       V s = VT::mul(VT::set1(wr[0]), d[0]);
       for (int j = 1; j < kClasses; ++j) s = VT::fma(VT::set1(wr[j]), d[j], s);
@@ -45,7 +45,7 @@ void fc_bwd_din_impl(int nv, const float* pT, const float* w, const float* dT, f
   }
   // Lane groups wholly past the batch: zero (they must add nothing later).
   for (int n0 = ((nv + L - 1) / L) * L; n0 < S; n0 += L)
-    for (int i = 0; i < kFeatures; ++i) VT::store(dpT + i * S + n0, zero);
+    for (int i = i0; i < i1; ++i) VT::store(dpT + i * S + n0, zero);
 }
 
 // The first 10 lanes of the RC vectors of a padded class row -> dst (10).
@@ -68,32 +68,42 @@ inline void store_classes(float* dst, const typename VT::V* v) {
   }
 }
 
-// pT: the lane layout of all chunks, chunk c at pT + c*kPT; drow (nb,16):
-// the batch's dlogits rows padded with zeros -> dw rows [i0,i1) of (1568,10).
-// i0 and i1 are multiples of 4.
-template <class VT>
-void fc_bwd_dw_impl(int nb, const float* pT, const float* drow, int i0, int i1, float* dw) {
+// Rows [i, i+U) of dw over all nb samples (see fc_bwd_dw_impl).
+template <class VT, int U>
+inline void fc_bwd_dw_rows(int nb, const float* pT, const float* drow, int i, float* dw) {
   using V = typename VT::V;
   constexpr int L = VT::L;
   constexpr int RC = (kClasses + L - 1) / L;  // vectors per padded class row
-  constexpr int U = 4;                        // rows per step: independent chains
-  for (int i = i0; i < i1; i += U) {
-    V acc[U][RC];
-    for (int u = 0; u < U; ++u)
-      for (int r = 0; r < RC; ++r) acc[u][r] = VT::zero();
-    for (int c = 0; c * S < nb; ++c) {
-      const float* pc = pT + std::size_t(c) * kPT + i * S;
-      const float* dc = drow + std::size_t(c) * S * kRow;
-      const int nv = nb - c * S < S ? nb - c * S : S;
-      for (int n = 0; n < nv; ++n)
-        for (int u = 0; u < U; ++u) {
-          const V xb = VT::set1(pc[u * S + n]);
-          for (int r = 0; r < RC; ++r)
-            acc[u][r] = VT::fma(xb, VT::load(dc + n * kRow + r * L), acc[u][r]);
-        }
+  V acc[U][RC];
+  for (int u = 0; u < U; ++u)
+    for (int r = 0; r < RC; ++r) acc[u][r] = VT::zero();
+  for (int c = 0; c * S < nb; ++c) {
+    const float* pc = pT + std::size_t(c) * kPT + i * S;
+    const float* dc = drow + std::size_t(c) * S * kRow;
+    const int nv = nb - c * S < S ? nb - c * S : S;
+    for (int n = 0; n < nv; ++n) {
+      V d[RC];
+      for (int r = 0; r < RC; ++r) d[r] = VT::load(dc + n * kRow + r * L);
+      for (int u = 0; u < U; ++u) {
+        const V xb = VT::set1(pc[u * S + n]);
+        for (int r = 0; r < RC; ++r) acc[u][r] = VT::fma(xb, d[r], acc[u][r]);
+      }
     }
-    for (int u = 0; u < U; ++u) store_classes<VT>(dw + (i + u) * kClasses, acc[u]);
   }
+  for (int u = 0; u < U; ++u) store_classes<VT>(dw + (i + u) * kClasses, acc[u]);
+}
+
+// pT: the lane layout of all chunks, chunk c at pT + c*kPT; drow (nb,16):
+// the batch's dlogits rows padded with zeros -> dw rows [i0,i1) of (1568,10).
+// Rows go U at a time, U*RC >= 8 independent accumulation chains (two FMA
+// pipes of four cycles' latency), the last few rows one at a time.
+template <class VT>
+void fc_bwd_dw_impl(int nb, const float* pT, const float* drow, int i0, int i1, float* dw) {
+  constexpr int RC = (kClasses + VT::L - 1) / VT::L;
+  constexpr int U = RC >= 2 ? 4 : 8;
+  int i = i0;
+  for (; i + U <= i1; i += U) fc_bwd_dw_rows<VT, U>(nb, pT, drow, i, dw);
+  for (; i < i1; ++i) fc_bwd_dw_rows<VT, 1>(nb, pT, drow, i, dw);
 }
 
 }  // namespace cnn::simd

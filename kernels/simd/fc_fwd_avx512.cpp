@@ -7,8 +7,8 @@
 
 namespace cnn::simd {
 
-void fc_fwd_avx512(const float* pT, const float* w, const float* b, float* lgT) {
-  fc_fwd_impl<Avx512>(pT, w, b, lgT);
+void fc_fwd_avx512(const float* pT, const float* w, const float* b, int h, float* lgT) {
+  fc_fwd_impl<Avx512>(pT, w, b, h, lgT);
 }
 
 }  // namespace cnn::simd

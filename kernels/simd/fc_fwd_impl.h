@@ -8,23 +8,28 @@
 // 8, 4) samples at a time: the ten class sums of a lane group are ten vector
 // accumulators in registers, and per feature the kernel does one vector load
 // of the features, ten broadcast loads of the weight row and ten independent
-// FMAs (latency hidden by the ten chains). Order per sum as the reference:
-// bias, then features in ascending order.
+// FMAs (latency hidden by the ten chains). Each logit is the sum of two
+// parts, one per half of the channels (kernels.h): the bias and features
+// 0..783 in ascending order, plus features 784..1567 in ascending order, so
+// that the two halves can be computed on different threads with the same
+// result.
 #pragma once
 
 #include "kernels/simd/kernels.h"
 
 namespace cnn::simd {
 
-// pT (1568,S) w (1568,10) b (10) -> lgT (10,S)
+// The part of the logits from the features of half h, [784h, 784h+784): pT
+// (1568,S) w (1568,10) -> lgT (10,S), started from b (10) for h = 0 and from
+// zero for h = 1; the logits are part 0 + part 1.
 template <class VT>
-void fc_fwd_impl(const float* pT, const float* w, const float* b, float* lgT) {
+void fc_fwd_impl(const float* pT, const float* w, const float* b, int h, float* lgT) {
   using V = typename VT::V;
   constexpr int L = VT::L;
   for (int n0 = 0; n0 < S; n0 += L) {
     V acc[kClasses];
-    for (int j = 0; j < kClasses; ++j) acc[j] = VT::set1(b[j]);
-    for (int i = 0; i < kFeatures; ++i) {
+    for (int j = 0; j < kClasses; ++j) acc[j] = h == 0 ? VT::set1(b[j]) : VT::zero();
+    for (int i = h * kHalfFeat; i < (h + 1) * kHalfFeat; ++i) {
       const V x = VT::load(pT + i * S + n0);
       const float* wr = w + i * kClasses;
       for (int j = 0; j < kClasses; ++j) acc[j] = VT::fma(x, VT::set1(wr[j]), acc[j]);

@@ -6,8 +6,8 @@
 
 namespace cnn::simd {
 
-void fc_fwd_portable(const float* pT, const float* w, const float* b, float* lgT) {
-  fc_fwd_impl<Portable>(pT, w, b, lgT);
+void fc_fwd_portable(const float* pT, const float* w, const float* b, int h, float* lgT) {
+  fc_fwd_impl<Portable>(pT, w, b, h, lgT);
 }
 
 }  // namespace cnn::simd

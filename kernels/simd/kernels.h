@@ -47,41 +47,61 @@ constexpr int kRow = 16;                      // padded class row
 constexpr int kCPartK = kKernelSize + 1;      // per filter: 9 weight sums, then the bias sum
 constexpr int kCPart = kConvC * kCPartK * S;  // floats of one chunk's conv partial
 
+// The halves. The training step splits the 8 channels into two halves,
+// 0-3 and 4-7, so that two threads can share even one chunk and each keeps
+// what it computes: its channels' pooled features (feature i = c*196 + ...,
+// so half h is the 784 consecutive features [784h, 784h+784)), their fc
+// weight rows and the gradient of those, each one contiguous block of
+// memory. The halves are part of the arithmetic, not of the threading: the
+// logits are always summed as part 0 + part 1, however many threads there are.
+constexpr int kHalves = 2;
+constexpr int kHalfC = kConvC / kHalves;         // 4 channels
+constexpr int kHalfFeat = kHalfC * kPoolPixels;  // 784 features
+static_assert(kHalves * kHalfC == kConvC, "halves");
+
 struct Kernels {
   const char* isa;
   // ---- layout --------------------------------------------------------
   // x (nv,784) -> xT interior [lanes >= nv zeroed]; the border is left alone
   // (the caller keeps it zero).
   void (*input_to_lanes)(int nv, const float* x, float* xT);
+  // The same from raw pixel bytes: img[n] (784 bytes) -> xT interior, each
+  // pixel byte / 255.0f exactly (kernels/common/pixels.h).
+  void (*bytes_to_lanes)(int nv, const std::uint8_t* const* img, float* xT);
   // src (nv,len) -> dstT (len,S) [lanes >= nv zeroed]
   void (*to_lanes)(int nv, int len, const float* src, float* dstT);
   // srcT (len,S) -> dst (nv,len)
   void (*from_lanes)(int nv, int len, const float* srcT, float* dst);
   // ---- forward ---------------------------------------------------------
-  // Fused conv + bias + ReLU + 2x2 max-pool. xT, w (72), b (8) -> pT, and
-  // win (may be nullptr), act (may be nullptr: the primitive conv_fwd only).
-  void (*conv_pool_fwd)(const float* xT, const float* w, const float* b, float* pT,
-                        std::uint16_t* win, float* actT);
+  // Fused conv + bias + ReLU + 2x2 max-pool of channels [c0,c1). xT, w (72),
+  // b (8) -> those channels' rows of pT, and win (may be nullptr), act (may
+  // be nullptr: the primitive conv_fwd only).
+  void (*conv_pool_fwd)(const float* xT, int c0, int c1, const float* w, const float* b,
+                        float* pT, std::uint16_t* win, float* actT);
   // actT -> pT, win: max-pool of given activations (the primitive).
   void (*pool_fwd)(const float* actT, float* pT, std::uint16_t* win);
-  // pT, w (1568,10), b (10) -> lgT
-  void (*fc_fwd)(const float* pT, const float* w, const float* b, float* lgT);
+  // Part h of the logits: pT, w (1568,10) -> lgT, from the features of half h
+  // only, started from b (10) when h = 0, from zero when h = 1. The logits
+  // are part 0 + part 1.
+  void (*fc_fwd)(const float* pT, const float* w, const float* b, int h, float* lgT);
   // ---- loss and update (sample-major, like the interface) ----------------
   float (*softmax_xent)(int B, const float* logits, const std::uint8_t* labels, float scale,
                         float* probs, float* dlogits, float* losses);
   void (*sgd_update)(float lr, float* p, const float* g, std::size_t n);
   // ---- backward --------------------------------------------------------
-  // The input gradient: pT, w, dT = dlogits (10,S) -> dpT (1568,S), zeroed where pT <= 0 when
-  // relu_mask (the ReLU of the pooled value = the ReLU at the pooling winner).
-  void (*fc_bwd_din)(int nv, const float* pT, const float* w, const float* dT, float* dpT,
-                     bool relu_mask);
-  // Rows [i0,i1) (multiples of 4) of dw (1568,10), summed over all nb samples
-  // in order: pT of chunk c at pT + c*kPT, drow (nb,16) padded dlogits rows.
+  // The input gradient, rows [i0,i1): pT, w, dT = dlogits (10,S) -> dpT (1568,S), zeroed where
+  // pT <= 0 when relu_mask (the ReLU of the pooled value = the ReLU at the pooling winner).
+  void (*fc_bwd_din)(int nv, const float* pT, const float* w, const float* dT, int i0, int i1,
+                     float* dpT, bool relu_mask);
+  // Rows [i0,i1) of dw (1568,10), summed over all nb samples in order: pT of
+  // chunk c at pT + c*kPT, drow (nb,16) padded dlogits rows.
   void (*fc_bwd_dw)(int nb, const float* pT, const float* drow, int i0, int i1, float* dw);
   // (fc db has no entry: every backend calls cnn::fc_bwd_db, kernels/common/fc_bwd_db.h.)
   // Fused pool backward + ReLU mask + conv weight/bias gradient, from the
-  // 1568 winner pixels only: xT, dpT (already masked), win -> cpart.
-  void (*conv_pool_bwd)(const float* xT, const float* dpT, const std::uint16_t* win, float* cpart);
+  // winner pixels only, of channels [c0,c1): xT, dpT (already masked), win
+  // -> channels [c0,c1) of cpart.
+  void (*conv_pool_bwd)(const float* xT, int c0, int c1, const float* dpT,
+                        const std::uint16_t* win, float* cpart);
   // Dense conv weight gradient from a full dact (the primitive): xT, dactT -> cpart.
   void (*conv_bwd)(const float* xT, const float* dactT, float* cpart);
   // dpT, win, actT -> dactT: the pooled gradient at each winner, where act > 0.
@@ -104,75 +124,81 @@ const Kernels& kernels_for(const std::string& isa);
 
 // ---- AVX-512 (kernels/simd/*_avx512.cpp) ----
 void input_to_lanes_avx512(int nv, const float* x, float* xT);
+void bytes_to_lanes_avx512(int nv, const std::uint8_t* const* img, float* xT);
 void to_lanes_avx512(int nv, int len, const float* src, float* dstT);
 void from_lanes_avx512(int nv, int len, const float* srcT, float* dst);
-void conv_pool_fwd_avx512(const float* xT, const float* w, const float* b, float* pT,
-                          std::uint16_t* win, float* actT);
+void conv_pool_fwd_avx512(const float* xT, int c0, int c1, const float* w, const float* b,
+                      float* pT, std::uint16_t* win, float* actT);
 void pool_fwd_avx512(const float* actT, float* pT, std::uint16_t* win);
-void fc_fwd_avx512(const float* pT, const float* w, const float* b, float* lgT);
+void fc_fwd_avx512(const float* pT, const float* w, const float* b, int h, float* lgT);
 float softmax_xent_avx512(int B, const float* logits, const std::uint8_t* labels, float scale,
                           float* probs, float* dlogits, float* losses);
 void sgd_update_avx512(float lr, float* p, const float* g, std::size_t n);
-void fc_bwd_din_avx512(int nv, const float* pT, const float* w, const float* dT, float* dpT,
-                       bool relu_mask);
+void fc_bwd_din_avx512(int nv, const float* pT, const float* w, const float* dT, int i0, int i1,
+                      float* dpT, bool relu_mask);
 void fc_bwd_dw_avx512(int nb, const float* pT, const float* drow, int i0, int i1, float* dw);
-void conv_pool_bwd_avx512(const float* xT, const float* dpT, const std::uint16_t* win,
-                          float* cpart);
+void conv_pool_bwd_avx512(const float* xT, int c0, int c1, const float* dpT,
+                      const std::uint16_t* win, float* cpart);
 void conv_bwd_avx512(const float* xT, const float* dactT, float* cpart);
 void pool_bwd_avx512(const float* dpT, const std::uint16_t* win, const float* actT, float* dactT);
 
 // ---- AVX2 + FMA (kernels/simd/*_avx2.cpp) ----
 void input_to_lanes_avx2(int nv, const float* x, float* xT);
+void bytes_to_lanes_avx2(int nv, const std::uint8_t* const* img, float* xT);
 void to_lanes_avx2(int nv, int len, const float* src, float* dstT);
 void from_lanes_avx2(int nv, int len, const float* srcT, float* dst);
-void conv_pool_fwd_avx2(const float* xT, const float* w, const float* b, float* pT,
-                        std::uint16_t* win, float* actT);
+void conv_pool_fwd_avx2(const float* xT, int c0, int c1, const float* w, const float* b,
+                    float* pT, std::uint16_t* win, float* actT);
 void pool_fwd_avx2(const float* actT, float* pT, std::uint16_t* win);
-void fc_fwd_avx2(const float* pT, const float* w, const float* b, float* lgT);
+void fc_fwd_avx2(const float* pT, const float* w, const float* b, int h, float* lgT);
 float softmax_xent_avx2(int B, const float* logits, const std::uint8_t* labels, float scale,
                         float* probs, float* dlogits, float* losses);
 void sgd_update_avx2(float lr, float* p, const float* g, std::size_t n);
-void fc_bwd_din_avx2(int nv, const float* pT, const float* w, const float* dT, float* dpT,
-                     bool relu_mask);
+void fc_bwd_din_avx2(int nv, const float* pT, const float* w, const float* dT, int i0, int i1,
+                    float* dpT, bool relu_mask);
 void fc_bwd_dw_avx2(int nb, const float* pT, const float* drow, int i0, int i1, float* dw);
-void conv_pool_bwd_avx2(const float* xT, const float* dpT, const std::uint16_t* win, float* cpart);
+void conv_pool_bwd_avx2(const float* xT, int c0, int c1, const float* dpT,
+                    const std::uint16_t* win, float* cpart);
 void conv_bwd_avx2(const float* xT, const float* dactT, float* cpart);
 void pool_bwd_avx2(const float* dpT, const std::uint16_t* win, const float* actT, float* dactT);
 
 // ---- NEON, AArch64 Advanced SIMD (kernels/simd/*_neon.cpp) ----
 void input_to_lanes_neon(int nv, const float* x, float* xT);
+void bytes_to_lanes_neon(int nv, const std::uint8_t* const* img, float* xT);
 void to_lanes_neon(int nv, int len, const float* src, float* dstT);
 void from_lanes_neon(int nv, int len, const float* srcT, float* dst);
-void conv_pool_fwd_neon(const float* xT, const float* w, const float* b, float* pT,
-                        std::uint16_t* win, float* actT);
+void conv_pool_fwd_neon(const float* xT, int c0, int c1, const float* w, const float* b,
+                    float* pT, std::uint16_t* win, float* actT);
 void pool_fwd_neon(const float* actT, float* pT, std::uint16_t* win);
-void fc_fwd_neon(const float* pT, const float* w, const float* b, float* lgT);
+void fc_fwd_neon(const float* pT, const float* w, const float* b, int h, float* lgT);
 float softmax_xent_neon(int B, const float* logits, const std::uint8_t* labels, float scale,
                         float* probs, float* dlogits, float* losses);
 void sgd_update_neon(float lr, float* p, const float* g, std::size_t n);
-void fc_bwd_din_neon(int nv, const float* pT, const float* w, const float* dT, float* dpT,
-                     bool relu_mask);
+void fc_bwd_din_neon(int nv, const float* pT, const float* w, const float* dT, int i0, int i1,
+                    float* dpT, bool relu_mask);
 void fc_bwd_dw_neon(int nb, const float* pT, const float* drow, int i0, int i1, float* dw);
-void conv_pool_bwd_neon(const float* xT, const float* dpT, const std::uint16_t* win, float* cpart);
+void conv_pool_bwd_neon(const float* xT, int c0, int c1, const float* dpT,
+                    const std::uint16_t* win, float* cpart);
 void conv_bwd_neon(const float* xT, const float* dactT, float* cpart);
 void pool_bwd_neon(const float* dpT, const std::uint16_t* win, const float* actT, float* dactT);
 
 // ---- portable (kernels/simd/*_portable.cpp) ----
 void input_to_lanes_portable(int nv, const float* x, float* xT);
+void bytes_to_lanes_portable(int nv, const std::uint8_t* const* img, float* xT);
 void to_lanes_portable(int nv, int len, const float* src, float* dstT);
 void from_lanes_portable(int nv, int len, const float* srcT, float* dst);
-void conv_pool_fwd_portable(const float* xT, const float* w, const float* b, float* pT,
-                            std::uint16_t* win, float* actT);
+void conv_pool_fwd_portable(const float* xT, int c0, int c1, const float* w, const float* b,
+                        float* pT, std::uint16_t* win, float* actT);
 void pool_fwd_portable(const float* actT, float* pT, std::uint16_t* win);
-void fc_fwd_portable(const float* pT, const float* w, const float* b, float* lgT);
+void fc_fwd_portable(const float* pT, const float* w, const float* b, int h, float* lgT);
 float softmax_xent_portable(int B, const float* logits, const std::uint8_t* labels, float scale,
                             float* probs, float* dlogits, float* losses);
 void sgd_update_portable(float lr, float* p, const float* g, std::size_t n);
-void fc_bwd_din_portable(int nv, const float* pT, const float* w, const float* dT, float* dpT,
-                         bool relu_mask);
+void fc_bwd_din_portable(int nv, const float* pT, const float* w, const float* dT, int i0, int i1,
+                        float* dpT, bool relu_mask);
 void fc_bwd_dw_portable(int nb, const float* pT, const float* drow, int i0, int i1, float* dw);
-void conv_pool_bwd_portable(const float* xT, const float* dpT, const std::uint16_t* win,
-                            float* cpart);
+void conv_pool_bwd_portable(const float* xT, int c0, int c1, const float* dpT,
+                        const std::uint16_t* win, float* cpart);
 void conv_bwd_portable(const float* xT, const float* dactT, float* cpart);
 void pool_bwd_portable(const float* dpT, const std::uint16_t* win, const float* actT, float* dactT);
 

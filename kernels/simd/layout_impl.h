@@ -10,6 +10,7 @@
 // logits) are moved one scalar at a time.
 #pragma once
 
+#include "kernels/common/pixels.h"
 #include "kernels/simd/kernels.h"
 
 namespace cnn::simd {
@@ -27,6 +28,36 @@ void input_to_lanes_impl(int nv, const float* x, float* xT) {
         for (int l = 0; l < L; ++l)
           r[l] = n0 + l < nv ? VT::load(x + std::size_t(n0 + l) * kImgPixels + y * W + cc)
                              : VT::zero();
+        VT::transpose(r);
+        float* dst = xT + ((y + 1) * kPadSide + cc + 1) * S + n0;
+        for (int k = 0; k < L; ++k) VT::store(dst + k * S, r[k]);
+      }
+    }
+  }
+}
+
+// The same from raw pixel bytes: img[n] -> sample n's 784 bytes, each
+// scaled to byte / 255.0f as kernels/common/pixels.h does (the multiply-add
+// there rounds exactly as the scalar formula), lanes >= nv zeroed. The
+// samples may lie anywhere (the trainer passes the dataset's own images).
+template <class VT>
+void bytes_to_lanes_impl(int nv, const std::uint8_t* const* img, float* xT) {
+  using V = typename VT::V;
+  constexpr int L = VT::L, W = kImgW;
+  const V a = VT::set1(kPixA), bc = VT::set1(kPixBC);
+  for (int n0 = 0; n0 < S; n0 += L) {
+    for (int y = 0; y < W; ++y) {
+      for (int c0 = 0; c0 < W; c0 += L) {
+        const int cc = c0 + L <= W ? c0 : W - L;
+        V r[L];
+        for (int l = 0; l < L; ++l) {
+          if (n0 + l < nv) {
+            const V f = VT::load_u8(img[n0 + l] + y * W + cc);
+            r[l] = VT::fma(f, a, VT::mul(f, bc));
+          } else {
+            r[l] = VT::zero();
+          }
+        }
         VT::transpose(r);
         float* dst = xT + ((y + 1) * kPadSide + cc + 1) * S + n0;
         for (int k = 0; k < L; ++k) VT::store(dst + k * S, r[k]);

@@ -10,6 +10,7 @@
 
 #include "kernels/common/cpu.h"
 #include "kernels/common/fc_bwd_db.h"
+#include "kernels/common/pixels.h"
 #include "kernels/common/parallel.h"
 #include "kernels/common/team.h"
 #include "kernels/flops.h"
@@ -23,6 +24,11 @@ namespace {
 
 int chunks_of(int B) { return (B + S - 1) / S; }
 int valid_in(int B, int c) { return std::min(S, B - c * S); }
+// The fc rows of channel ch's features: [row0(ch), row0(ch) + kPoolPixels).
+int row0(int ch) { return ch * kPoolPixels; }
+constexpr int kLg = kClasses * S;        // floats of a chunk's logits in lanes
+constexpr int kCSum = kConvC * kCPartK;  // lane sums of one conv part
+constexpr int kBlocks = kConvC;          // channel blocks of phase B
 
 class SimdBackend final : public Backend {
  public:
@@ -31,7 +37,7 @@ class SimdBackend final : public Backend {
         threads_(std::max(1, threads)),
         ftz_(ftz),
         team_(threads_, ftz),
-        t_lg_(std::size_t(threads_) * kClasses * S),
+        t_lg_(std::size_t(threads_) * kHalves * kLg),
         t_xT_(std::size_t(threads_) * kXT),
         t_pT_(std::size_t(threads_) * kPT),
         t_dpT_(std::size_t(threads_) * kPT),
@@ -50,7 +56,7 @@ class SimdBackend final : public Backend {
       float* xT = t_xT_.data() + std::size_t(t) * kXT;
       float* actT = t_actT_.data() + std::size_t(t) * kActT;
       k_.input_to_lanes(nv, x + std::size_t(c) * S * kImgPixels, xT);
-      k_.conv_pool_fwd(xT, w, b, t_pT_.data() + std::size_t(t) * kPT, nullptr, actT);
+      k_.conv_pool_fwd(xT, 0, kConvC, w, b, t_pT_.data() + std::size_t(t) * kPT, nullptr, actT);
       k_.from_lanes(nv, kActSize, actT, act + std::size_t(c) * S * kActSize);
     });
   }
@@ -72,10 +78,10 @@ class SimdBackend final : public Backend {
   void fc_fwd(int B, const float* in, const float* w, const float* b, float* logits) override {
     for_chunks(B, [&](int c, int nv, int t) {
       float* in_t = t_pT_.data() + std::size_t(t) * kPT;
-      float* lg = t_lg_.data() + std::size_t(t) * kClasses * S;
+      float* lg = t_lg_.data() + std::size_t(t) * kHalves * kLg;
       k_.to_lanes(nv, kFeatures, in + std::size_t(c) * S * kFeatures, in_t);
-      k_.fc_fwd(in_t, w, b, lg);
-      k_.from_lanes(nv, kClasses, lg, logits + std::size_t(c) * S * kClasses);
+      for (int h = 0; h < kHalves; ++h) k_.fc_fwd(in_t, w, b, h, lg + h * kLg);
+      store_logits(nv, lg, lg + kLg, logits + std::size_t(c) * S * kClasses);
     });
   }
   float softmax_xent(int B, const float* logits, const std::uint8_t* labels, float scale,
@@ -88,15 +94,16 @@ class SimdBackend final : public Backend {
     reserve(B);
     fwd_ws_ = nullptr;  // pT_ is about to hold `in`, not the forward's features
     fill_drow(B, d);
-    for_chunks(B, [&](int c, int nv, int t) {
+    for_chunks(B, [&](int c, int nv, int) {
       k_.to_lanes(nv, kFeatures, in + std::size_t(c) * S * kFeatures, pT(c));
       if (din) {
-        fc_bwd_din_chunk(B, c, t, w, d, false);
+        k_.to_lanes(nv, kClasses, d + std::size_t(c) * S * kClasses, dT(c));
+        k_.fc_bwd_din(nv, pT(c), w, dT(c), 0, kFeatures, dpT(c), false);
         k_.from_lanes(nv, kFeatures, dpT(c), din + std::size_t(c) * S * kFeatures);
       }
     });
     par::FtzScope ftz(ftz_);
-    team_.run(kRowBlocks, [&](int r, int) { fc_bwd_dw_block(B, r, dw); });
+    team_.run(kBlocks, [&](int blk, int) { fc_bwd_dw_block(B, blk, dw); });
     cnn::fc_bwd_db(B, d, db);
   }
   void pool_bwd(int B, const float* dpooled, const std::uint8_t* winner, const float* act,
@@ -131,8 +138,9 @@ class SimdBackend final : public Backend {
       k_.input_to_lanes(nv, x + std::size_t(c) * S * kImgPixels, xT);
       k_.to_lanes(nv, kActSize, dact + std::size_t(c) * S * kActSize, dactT);
       k_.conv_bwd(xT, dactT, cpart(c));
+      lane_sums(cpart(c), 0, kConvC, csum(c));
     });
-    reduce_conv(chunks_of(B), dw, db);
+    sum_parts(chunks_of(B), dw, db);
   }
   void sgd_update(float lr, float* p, const float* g, std::size_t n) override {
     par::FtzScope ftz(ftz_);
@@ -143,16 +151,45 @@ class SimdBackend final : public Backend {
   void forward_train(int B, const Params& p, Workspace& ws) override {
     reserve(B);
     fwd_ws_ = nullptr;
-    forward(B, p, ws, true);
+    par::FtzScope ftz(ftz_);
+    if (!prof_) {
+      team_.run(kHalves * chunks_of(B), [&](int task, int) { phase_a(B, task, p, ws); });
+    } else {
+      {
+        OpScope s(prof_, "conv_fwd+pool_fwd", flops::conv_pool_fwd(B));
+        team_.run(kHalves * chunks_of(B), [&](int task, int) { conv_half(B, task, p, ws); });
+      }
+      OpScope s(prof_, "fc_fwd", flops::fc_fwd(B));
+      team_.run(kHalves * chunks_of(B), [&](int task, int) { fc_half(B, task, p); });
+      combine_logits(B, ws);
+      fwd_ws_ = &ws;
+      fwd_B_ = B;
+      return;
+    }
+    combine_logits(B, ws);
     fwd_ws_ = &ws;
     fwd_B_ = B;
   }
+  // Inference has no backward to keep data local for: one task per chunk,
+  // both halves, with the same arithmetic as training.
   void forward_infer(int B, const Params& p, Workspace& ws) override {
     reserve(B);
     fwd_ws_ = nullptr;  // the chunk buffers now hold this batch, not a training one
-    if (prof_) return forward(B, p, ws, false);
+    par::FtzScope ftz(ftz_);
+    if (prof_) {
+      {
+        OpScope s(prof_, "conv_fwd+pool_fwd", flops::conv_pool_fwd(B));
+        team_.run(chunks_of(B), [&](int c, int) { infer_conv(B, c, p, ws); });
+      }
+      OpScope s(prof_, "fc_fwd", flops::fc_fwd(B));
+      team_.run(chunks_of(B), [&](int c, int t) { infer_fc(B, c, t, p, ws); });
+      return;
+    }
     team_.set_solo(infer_mode_.begin_step());
-    for_chunks(B, [&](int c, int nv, int t) { forward_chunk(c, nv, t, p, ws, false); });
+    team_.run(chunks_of(B), [&](int c, int t) {
+      infer_conv(B, c, p, ws);
+      infer_fc(B, c, t, p, ws);
+    });
     infer_mode_.end_step(B);
   }
   float loss_grad(int B, float scale, Workspace& ws) override {
@@ -164,77 +201,103 @@ class SimdBackend final : public Backend {
     if (fwd_ws_ != &ws || fwd_B_ != B)
       throw std::logic_error(
           "simd: backward() must follow forward_train() on the same batch and workspace");
-    const int nc = chunks_of(B);
     const float* dl = ws.dlogits.data();
-    const float* w = p.fc_w.data();
-    fill_drow(B, dl);
+    prepare_backward(B, dl);
     par::FtzScope ftz(ftz_);
     if (!prof_) {
-      // One phase: the chunks' input gradient and conv block, and the fc dW
-      // row blocks, which read only what forward_train and loss_grad wrote.
-      team_.run(nc + kRowBlocks, [&](int task, int t) {
-        if (task >= kRowBlocks) return backward_chunk(B, task - kRowBlocks, t, w, dl);
-        fc_bwd_dw_block(B, task, g.fc_w.data());
-      });
+      team_.run(kBlocks, [&](int blk, int) { phase_b(B, blk, p, g); });
     } else {
       {
         OpScope s(prof_, "fc_bwd", flops::fc_bwd(B));
-        team_.run(nc + kRowBlocks, [&](int task, int t) {
-          if (task >= kRowBlocks) return fc_bwd_din_chunk(B, task - kRowBlocks, t, w, dl, true);
-          fc_bwd_dw_block(B, task, g.fc_w.data());
+        team_.run(kBlocks, [&](int blk, int) {
+          fc_bwd_din_block(B, blk, p.fc_w.data());
+          fc_bwd_dw_block(B, blk, g.fc_w.data());
         });
         cnn::fc_bwd_db(B, dl, g.fc_b.data());
       }
       OpScope s(prof_, "pool_bwd+conv_bwd", flops::conv_pool_bwd(B));
-      team_.run(nc, [&](int c, int) { k_.conv_pool_bwd(xT(c), dpT(c), win(c), cpart(c)); });
-      reduce_conv(nc, g.conv_w.data(), g.conv_b.data());
+      team_.run(kBlocks, [&](int blk, int) { conv_bwd_block(B, blk); });
+      sum_parts(chunks_of(B), g.conv_w.data(), g.conv_b.data());
       return;
     }
     cnn::fc_bwd_db(B, dl, g.fc_b.data());
-    reduce_conv(nc, g.conv_w.data(), g.conv_b.data());
+    sum_parts(chunks_of(B), g.conv_w.data(), g.conv_b.data());
   }
   // Element-wise, so any split gives the same bits: the fc weights in the
-  // row blocks of fc_bwd_dw_block, the three small tensors as one task.
+  // channel blocks of phase B, the three small tensors serially.
   void update(float lr, Params& p, const Params& g) override {
     OpScope s(prof_, "sgd_update", flops::sgd_update());
     par::FtzScope ftz(ftz_);
-    team_.run(kRowBlocks + 1, [&](int task, int) {
-      if (task == 0) return update_small(lr, p, g);
-      update_block(task - 1, lr, p, g);
-    });
+    team_.run(kBlocks, [&](int blk, int) { update_block(blk, lr, p, g); });
+    update_small(lr, p, g);
   }
 
-  // The whole step in two phases. Phase 1, one task per 16-sample chunk:
-  // forward, softmax + loss per sample, fc input gradient and the conv
-  // block's gradient, all from the chunk's own data. Phase 2, after every
-  // chunk has read the fc weights: per block of fc rows the weight gradient
-  // over the whole batch and, while it is still in this core's cache, the
-  // SGD update of those rows; one more task sums fc db, the conv gradient and
-  // the loss in their fixed orders and updates the small tensors. Each value
-  // is computed by the same kernel in the same order as by the four separate
-  // composite steps, so the bits are the same. With a profiler attached the
-  // four steps run one by one instead, each timed.
+  // The whole step, by halves (kernels.h): thread 0 of a team of two keeps
+  // channels 0-3 of every image and thread 1 channels 4-7, with the fc rows
+  // and their gradient that belong to them (one contiguous block each), so
+  // the two cores exchange only logits and their gradient.
+  //  Phase A, a task per (half, chunk): the chunk's input to lanes (each
+  //    half its own copy), conv + pool of the half's channels, the half's
+  //    part of the logits.
+  //  Serial: logits = part 0 + part 1, softmax + loss per sample, the
+  //    dlogits in lanes and as padded rows, fc db and its update.
+  //  Phase B, a task per channel: for every chunk the fc input gradient of
+  //    the channel's 196 fc rows and the channel's conv gradient; then
+  //    those rows' fc dW over the whole batch and at once their SGD update
+  //    (still in this core's cache).
+  //  Serial: the conv gradient's chunks added in order, the update of conv
+  //    w and b, the loss.
+  // Each value is computed by the same kernel in the same order as by the
+  // four separate composite steps, so the bits are the same. With a profiler
+  // attached the four steps run one by one instead, each timed.
   float train_step(int B, float lr, Params& p, Workspace& ws, Params& g) override {
     if (prof_) return Backend::train_step(B, lr, p, ws, g);
     reserve(B);
     fwd_ws_ = nullptr;  // the parameters change below: no backward() may follow
     par::FtzScope ftz(ftz_);
     team_.set_solo(train_mode_.begin_step());
+    const int nc = chunks_of(B);
+    team_.run(kHalves * nc, [&](int task, int) { phase_a(B, task, p, ws); });
+    combine_logits(B, ws);
     const float scale = 1.0f / float(B);
-    team_.run(chunks_of(B), [&](int c, int t) { train_chunk(B, c, t, scale, p, ws); });
-    float loss = 0.0f;
-    team_.run(kRowBlocks + 1, [&](int task, int) {
-      if (task == 0) {
-        finish_small(B, ws, g);
-        update_small(lr, p, g);
-        for (int n = 0; n < B; ++n) loss += losses_[n];  // in sample order, as the kernel sums
-        return;
-      }
-      fc_bwd_dw_block(B, task - 1, g.fc_w.data());
-      update_block(task - 1, lr, p, g);
+    float* dl = ws.dlogits.data();
+    for (int c = 0; c < nc; ++c) {
+      const std::size_t r0 = std::size_t(c) * S;
+      k_.softmax_xent(valid_in(B, c), ws.logits.data() + r0 * kClasses, ws.labels.data() + r0,
+                      scale, ws.probs.data() + r0 * kClasses, dl + r0 * kClasses,
+                      losses_.data() + r0);
+    }
+    prepare_backward(B, dl);
+    cnn::fc_bwd_db(B, dl, g.fc_b.data());
+    k_.sgd_update(lr, p.fc_b.data(), g.fc_b.data(), kClasses);
+    team_.run(kBlocks, [&](int blk, int) {
+      phase_b(B, blk, p, g);
+      update_block(blk, lr, p, g);
     });
+    sum_parts(nc, g.conv_w.data(), g.conv_b.data());
+    k_.sgd_update(lr, p.conv_w.data(), g.conv_w.data(), kConvWSize);
+    k_.sgd_update(lr, p.conv_b.data(), g.conv_b.data(), kConvC);
+    float loss = 0.0f;
+    for (int n = 0; n < B; ++n) loss += losses_[n];  // in sample order, as the kernel sums
     train_mode_.end_step(B);
     return loss;
+  }
+
+  // On raw bytes: the chunks' input stages read the images themselves
+  // (bytes_to_lanes), each half its own copy, so nothing is gathered and no
+  // core reads input another core wrote. Profiling runs the default (the
+  // gather timed on its own, then the four steps).
+  float train_step_bytes(int B, const std::uint8_t* const* images, float lr, Params& p,
+                         Workspace& ws, Params& g) override {
+    if (prof_ || !bytes_exact_) return Backend::train_step_bytes(B, images, lr, p, ws, g);
+    ImagesScope in(images_, images);
+    return train_step(B, lr, p, ws, g);
+  }
+  void forward_infer_bytes(int B, const std::uint8_t* const* images, const Params& p,
+                           Workspace& ws) override {
+    if (prof_ || !bytes_exact_) return Backend::forward_infer_bytes(B, images, p, ws);
+    ImagesScope in(images_, images);
+    forward_infer(B, p, ws);
   }
 
   void parallel_for(int n, const std::function<void(int)>& f) override {
@@ -242,11 +305,6 @@ class SimdBackend final : public Backend {
   }
 
  private:
-  // fc rows in blocks of 112 (14 blocks; a multiple of the dW kernel's
-  // 4-row step): few enough tasks to hand out cheaply, enough to balance.
-  static constexpr int kRowBlock = 112, kRowBlocks = kFeatures / kRowBlock;
-  static_assert(kRowBlocks * kRowBlock == kFeatures && kRowBlock % 4 == 0, "row blocks");
-
   // Runs f(chunk, valid samples, thread) for every chunk of the batch on the
   // team, FTZ set on the caller as on the workers.
   template <class F>
@@ -255,105 +313,136 @@ class SimdBackend final : public Backend {
     team_.run(chunks_of(B), [&](int c, int t) { f(c, valid_in(B, c), t); });
   }
 
-  // Chunk c: input to lanes, conv + pool (+ winners when training); then
-  // its logits. The profiled path runs the two halves as separate groups.
-  void forward_chunk(int c, int nv, int t, const Params& p, Workspace& ws, bool train) {
-    conv_pool_chunk(c, nv, p, ws, train);
-    fc_fwd_chunk(c, nv, t, p, ws);
+  // Sets the step's raw images for its duration (nullptr again after, even
+  // on an exception).
+  struct ImagesScope {
+    const std::uint8_t* const*& slot;
+    ImagesScope(const std::uint8_t* const*& s, const std::uint8_t* const* images) : slot(s) {
+      slot = images;
+    }
+    ~ImagesScope() { slot = nullptr; }
+  };
+  // Chunk c's input -> xT: from the raw images while a *_bytes step runs,
+  // else from ws.x.
+  void input_chunk(int B, int c, const Workspace& ws, float* xT) {
+    if (images_)
+      k_.bytes_to_lanes(valid_in(B, c), images_ + std::size_t(c) * S, xT);
+    else
+      k_.input_to_lanes(valid_in(B, c), ws.x.data() + std::size_t(c) * S * kImgPixels, xT);
   }
-  void conv_pool_chunk(int c, int nv, const Params& p, const Workspace& ws, bool train) {
-    k_.input_to_lanes(nv, ws.x.data() + std::size_t(c) * S * kImgPixels, xT(c));
-    k_.conv_pool_fwd(xT(c), p.conv_w.data(), p.conv_b.data(), pT(c), train ? win(c) : nullptr,
+
+  // Phase A task = h * chunks + c: half h of chunk c (so that with two
+  // threads, thread 0 gets half 0 of every chunk).
+  void phase_a(int B, int task, const Params& p, const Workspace& ws) {
+    conv_half(B, task, p, ws);
+    fc_half(B, task, p);
+  }
+  void conv_half(int B, int task, const Params& p, const Workspace& ws) {
+    const int nc = chunks_of(B), h = task / nc, c = task % nc;
+    input_chunk(B, c, ws, xT(c, h));
+    k_.conv_pool_fwd(xT(c, h), h * kHalfC, (h + 1) * kHalfC, p.conv_w.data(), p.conv_b.data(),
+                     pT(c), win(c), nullptr);
+  }
+  void fc_half(int B, int task, const Params& p) {
+    const int nc = chunks_of(B), h = task / nc, c = task % nc;
+    k_.fc_fwd(pT(c), p.fc_w.data(), p.fc_b.data(), h, lg(c, h));
+  }
+  // The logits of every chunk, part 0 + part 1, into ws.logits.
+  void combine_logits(int B, Workspace& ws) {
+    for (int c = 0; c < chunks_of(B); ++c)
+      store_logits(valid_in(B, c), lg(c, 0), lg(c, 1),
+                   ws.logits.data() + std::size_t(c) * S * kClasses);
+  }
+  // part0 + part1 (10,S) -> logits (nv,10)
+  void store_logits(int nv, const float* part0, const float* part1, float* logits) {
+    alignas(64) float sum[kLg];
+    for (int k = 0; k < kLg; ++k) sum[k] = part0[k] + part1[k];
+    k_.from_lanes(nv, kClasses, sum, logits);
+  }
+
+  // forward_infer's chunk c: both halves of the conv block (no winners) into
+  // the chunk's buffers, then the logits.
+  void infer_conv(int B, int c, const Params& p, const Workspace& ws) {
+    input_chunk(B, c, ws, xT(c, 0));
+    k_.conv_pool_fwd(xT(c, 0), 0, kConvC, p.conv_w.data(), p.conv_b.data(), pT(c), nullptr,
                      nullptr);
   }
-  void fc_fwd_chunk(int c, int nv, int t, const Params& p, Workspace& ws) {
-    float* lg = t_lg_.data() + std::size_t(t) * kClasses * S;
-    k_.fc_fwd(pT(c), p.fc_w.data(), p.fc_b.data(), lg);
-    k_.from_lanes(nv, kClasses, lg, ws.logits.data() + std::size_t(c) * S * kClasses);
+  void infer_fc(int B, int c, int t, const Params& p, Workspace& ws) {
+    float* lgt = t_lg_.data() + std::size_t(t) * kHalves * kLg;
+    for (int h = 0; h < kHalves; ++h)
+      k_.fc_fwd(pT(c), p.fc_w.data(), p.fc_b.data(), h, lgt + h * kLg);
+    store_logits(valid_in(B, c), lgt, lgt + kLg, ws.logits.data() + std::size_t(c) * S * kClasses);
   }
 
-  // Chunk c's part of backward(): fc input gradient (ReLU-masked), conv block.
-  void backward_chunk(int B, int c, int t, const float* w, const float* dl) {
-    fc_bwd_din_chunk(B, c, t, w, dl, true);
-    k_.conv_pool_bwd(xT(c), dpT(c), win(c), cpart(c));
+  // dlogits (B,10) -> the padded rows drow_ (fc dW) and each chunk's lanes dT (fc din).
+  void prepare_backward(int B, const float* dl) {
+    fill_drow(B, dl);
+    for (int c = 0; c < chunks_of(B); ++c)
+      k_.to_lanes(valid_in(B, c), kClasses, dl + std::size_t(c) * S * kClasses, dT(c));
   }
 
-  // Phase 1 of train_step for chunk c.
-  void train_chunk(int B, int c, int t, float scale, const Params& p, Workspace& ws) {
-    const int nv = valid_in(B, c);
-    const std::size_t r0 = std::size_t(c) * S;
-    forward_chunk(c, nv, t, p, ws, true);
-    float* dl = ws.dlogits.data();
-    k_.softmax_xent(nv, ws.logits.data() + r0 * kClasses, ws.labels.data() + r0, scale,
-                    ws.probs.data() + r0 * kClasses, dl + r0 * kClasses, losses_.data() + r0);
-    fill_drow_rows(int(r0), int(r0) + nv, dl);
-    backward_chunk(B, c, t, p.fc_w.data(), dl);
+  // Phase B block ch (thread 0 of two gets channels 0-3): the fc input
+  // gradient and the conv gradient of channel ch for every chunk, then the
+  // channel's fc dW rows (train_step updates them right after).
+  void phase_b(int B, int ch, const Params& p, Params& g) {
+    for (int c = 0; c < chunks_of(B); ++c) {
+      k_.fc_bwd_din(valid_in(B, c), pT(c), p.fc_w.data(), dT(c), row0(ch), row0(ch) + kPoolPixels,
+                    dpT(c), true);
+      conv_bwd_part(c, ch);
+    }
+    fc_bwd_dw_block(B, ch, g.fc_w.data());
   }
-
-  // fc db, and the conv gradient from the chunks' slots.
-  void finish_small(int B, const Workspace& ws, Params& g) {
-    cnn::fc_bwd_db(B, ws.dlogits.data(), g.fc_b.data());
-    reduce_conv(chunks_of(B), g.conv_w.data(), g.conv_b.data());
+  void fc_bwd_din_block(int B, int ch, const float* w) {
+    for (int c = 0; c < chunks_of(B); ++c)
+      k_.fc_bwd_din(valid_in(B, c), pT(c), w, dT(c), row0(ch), row0(ch) + kPoolPixels, dpT(c),
+                    true);
+  }
+  void conv_bwd_block(int B, int ch) {
+    for (int c = 0; c < chunks_of(B); ++c) conv_bwd_part(c, ch);
+  }
+  // Channel ch of chunk c's conv gradient (from its half's input copy), and
+  // its lane sums.
+  void conv_bwd_part(int c, int ch) {
+    k_.conv_pool_bwd(xT(c, ch / kHalfC), ch, ch + 1, dpT(c), win(c), cpart(c));
+    lane_sums(cpart(c), ch, ch + 1, csum(c));
+  }
+  // Rows of channel ch of fc dW, each summed over the whole batch in sample order.
+  void fc_bwd_dw_block(int B, int ch, float* dw) {
+    k_.fc_bwd_dw(B, pT_.data(), drow_.data(), row0(ch), row0(ch) + kPoolPixels, dw);
+  }
+  void update_block(int ch, float lr, Params& p, const Params& g) {
+    const std::size_t o = std::size_t(row0(ch)) * kClasses;
+    k_.sgd_update(lr, p.fc_w.data() + o, g.fc_w.data() + o, std::size_t(kPoolPixels) * kClasses);
   }
   void update_small(float lr, Params& p, const Params& g) {
     k_.sgd_update(lr, p.fc_b.data(), g.fc_b.data(), kClasses);
     k_.sgd_update(lr, p.conv_w.data(), g.conv_w.data(), kConvWSize);
     k_.sgd_update(lr, p.conv_b.data(), g.conv_b.data(), kConvC);
   }
-  void update_block(int r, float lr, Params& p, const Params& g) {
-    const std::size_t o = std::size_t(r) * kRowBlock * kClasses;
-    k_.sgd_update(lr, p.fc_w.data() + o, g.fc_w.data() + o, std::size_t(kRowBlock) * kClasses);
-  }
 
-  void forward(int B, const Params& p, Workspace& ws, bool train) {
-    if (!prof_) {
-      for_chunks(B, [&](int c, int nv, int t) { forward_chunk(c, nv, t, p, ws, train); });
-      return;
-    }
-    {
-      OpScope s(prof_, "conv_fwd+pool_fwd", flops::conv_pool_fwd(B));
-      for_chunks(B, [&](int c, int nv, int) { conv_pool_chunk(c, nv, p, ws, train); });
-    }
-    OpScope s(prof_, "fc_fwd", flops::fc_fwd(B));
-    for_chunks(B, [&](int c, int nv, int t) { fc_fwd_chunk(c, nv, t, p, ws); });
-  }
-
-  // dlogits of chunk c -> dT (10,S) in thread t's scratch, then the
-  // chunk's input gradient dpT(c) from its features pT(c).
-  void fc_bwd_din_chunk(int B, int c, int t, const float* w, const float* d, bool relu_mask) {
-    float* dT = t_lg_.data() + std::size_t(t) * kClasses * S;
-    k_.to_lanes(valid_in(B, c), kClasses, d + std::size_t(c) * S * kClasses, dT);
-    k_.fc_bwd_din(valid_in(B, c), pT(c), w, dT, dpT(c), relu_mask);
-  }
-
-  // Rows of block r of fc dW, each summed over the whole batch in sample order.
-  void fc_bwd_dw_block(int B, int r, float* dw) {
-    k_.fc_bwd_dw(B, pT_.data(), drow_.data(), r * kRowBlock, (r + 1) * kRowBlock, dw);
-  }
-
-  // dlogits (B,10) -> drow_ (B,16), classes padded with zeros: rows [n0,n1).
-  void fill_drow_rows(int n0, int n1, const float* d) {
+  // dlogits (B,10) -> drow_ (B,16), classes padded with zeros.
+  void fill_drow(int B, const float* d) {
     float* r = drow_.data();
-    for (int n = n0; n < n1; ++n)
+    for (int n = 0; n < B; ++n)
       for (int j = 0; j < kRow; ++j)
         r[std::size_t(n) * kRow + j] = j < kClasses ? d[std::size_t(n) * kClasses + j] : 0.0f;
   }
-  void fill_drow(int B, const float* d) { fill_drow_rows(0, B, d); }
 
-  // cpart slots -> dw (72), db (8): each value is the sum over the 16 lanes
-  // of a slot in lane order, added over the slots in chunk order.
-  void reduce_conv(int nc, float* dw, float* db) {
-    constexpr int K = kConvC * kCPartK;
-    float total[K];
-    for (int k = 0; k < K; ++k) total[k] = 0.0f;
-    for (int c = 0; c < nc; ++c) {
-      const float* cp = cpart(c);
-      float sum[K];
-      for (int k = 0; k < K; ++k) sum[k] = cp[k * S];
-      for (int l = 1; l < S; ++l)
-        for (int k = 0; k < K; ++k) sum[k] += cp[k * S + l];
-      for (int k = 0; k < K; ++k) total[k] = c == 0 ? sum[k] : total[k] + sum[k];
+  // Channels [c0,c1) of a conv part (8,10,S) -> its lane sums (80), each the
+  // sum over the 16 lanes in lane order.
+  static void lane_sums(const float* cp, int c0, int c1, float* out) {
+    for (int k = c0 * kCPartK; k < c1 * kCPartK; ++k) {
+      float s = cp[k * S];
+      for (int l = 1; l < S; ++l) s += cp[k * S + l];
+      out[k] = s;
     }
+  }
+  // The lane sums of chunks 0..n-1, added in that order -> dw (72), db (8).
+  void sum_parts(int n, float* dw, float* db) {
+    float total[kCSum];
+    for (int k = 0; k < kCSum; ++k) total[k] = csum(0)[k];
+    for (int q = 1; q < n; ++q)
+      for (int k = 0; k < kCSum; ++k) total[k] += csum(q)[k];
     for (int ch = 0; ch < kConvC; ++ch) {
       for (int k = 0; k < kKernelSize; ++k) dw[ch * kKernelSize + k] = total[ch * kCPartK + k];
       db[ch] = total[ch * kCPartK + kKernelSize];
@@ -366,21 +455,27 @@ class SimdBackend final : public Backend {
     const int nc = chunks_of(std::max(B, 1));
     if (nc <= cap_) return;
     cap_ = nc;
-    xT_.resize(std::size_t(nc) * kXT);  // zeroed: the padding border stays 0
+    xT_.resize(std::size_t(nc) * kHalves * kXT);  // zeroed: the padding border stays 0
     pT_.resize(std::size_t(nc) * kPT);
     dpT_.resize(std::size_t(nc) * kPT);
+    lg_.resize(std::size_t(nc) * kHalves * kLg);
+    dT_.resize(std::size_t(nc) * kLg);
     cpart_.resize(std::size_t(nc) * kCPart);
+    csum_.resize(std::size_t(nc) * kCSum);
     win_.resize(std::size_t(nc) * kFeatures * 2);
     drow_.resize(std::size_t(nc) * S * kRow);
     losses_.resize(std::size_t(nc) * S);
     fwd_ws_ = nullptr;
   }
 
-  float* xT(int c) { return xT_.data() + std::size_t(c) * kXT; }
+  float* xT(int c, int h) { return xT_.data() + (std::size_t(c) * kHalves + h) * kXT; }
   float* pT(int c) { return pT_.data() + std::size_t(c) * kPT; }
   float* dpT(int c) { return dpT_.data() + std::size_t(c) * kPT; }
+  float* lg(int c, int h) { return lg_.data() + (std::size_t(c) * kHalves + h) * kLg; }
+  float* dT(int c) { return dT_.data() + std::size_t(c) * kLg; }
   std::uint16_t* win(int c) { return win_.data() + std::size_t(c) * kFeatures * 2; }
   float* cpart(int c) { return cpart_.data() + std::size_t(c) * kCPart; }
+  float* csum(int q) { return csum_.data() + std::size_t(q) * kCSum; }
 
   const Kernels& k_;
   int threads_;
@@ -392,12 +487,16 @@ class SimdBackend final : public Backend {
   Buffer<float> t_lg_, t_xT_, t_pT_, t_dpT_;
   Buffer<std::uint16_t> t_win_;
   Buffer<float> t_actT_, t_dactT_;
-  // Per chunk, kept from forward_train to backward.
+  // Per chunk (xT: per chunk and half), kept from forward_train to backward.
   int cap_ = 0;
-  Buffer<float> xT_, pT_, dpT_, cpart_, drow_, losses_;
+  Buffer<float> xT_, pT_, dpT_, lg_, dT_, cpart_, csum_, drow_, losses_;
   Buffer<std::uint16_t> win_;
   const Workspace* fwd_ws_ = nullptr;
   int fwd_B_ = 0;
+  // The raw images of the *_bytes step in progress (nullptr: read ws.x), and
+  // whether the kernels' pixel formula is exact here (kernels/common/pixels.h).
+  const std::uint8_t* const* images_ = nullptr;
+  const bool bytes_exact_ = pixel_formula_exact();
 };
 
 }  // namespace

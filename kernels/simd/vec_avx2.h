@@ -20,6 +20,11 @@ struct Avx2 {
   static V zero() { return _mm256_setzero_ps(); }
   static V set1(float a) { return _mm256_set1_ps(a); }
   static V load(const float* p) { return _mm256_loadu_ps(p); }
+  // L bytes -> L floats (exact: small whole numbers).
+  static V load_u8(const std::uint8_t* p) {
+    return _mm256_cvtepi32_ps(
+        _mm256_cvtepu8_epi32(_mm_loadl_epi64(reinterpret_cast<const __m128i*>(p))));
+  }
   static void store(float* p, V v) { _mm256_storeu_ps(p, v); }
   static V loadn(const float* p, int n) { return _mm256_maskload_ps(p, first(n)); }
   static void storen(float* p, V v, int n) { _mm256_maskstore_ps(p, first(n), v); }

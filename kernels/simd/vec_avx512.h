@@ -31,6 +31,11 @@ struct Avx512 {
   static V zero() { return _mm512_setzero_ps(); }
   static V set1(float a) { return _mm512_set1_ps(a); }
   static V load(const float* p) { return _mm512_loadu_ps(p); }
+  // L bytes -> L floats (exact: small whole numbers).
+  static V load_u8(const std::uint8_t* p) {
+    return _mm512_cvtepi32_ps(
+        _mm512_cvtepu8_epi32(_mm_loadu_si128(reinterpret_cast<const __m128i*>(p))));
+  }
   static void store(float* p, V v) { _mm512_storeu_ps(p, v); }
   // The first n (0 <= n <= L) lanes; the others read as / are left untouched.
   static V loadn(const float* p, int n) { return _mm512_maskz_loadu_ps(first(n), p); }

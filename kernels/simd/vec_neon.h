@@ -26,6 +26,11 @@ struct Neon {
   static V zero() { return vdupq_n_f32(0.0f); }
   static V set1(float a) { return vdupq_n_f32(a); }
   static V load(const float* p) { return vld1q_f32(p); }
+  // L bytes -> L floats (exact: small whole numbers).
+  static V load_u8(const std::uint8_t* p) {
+    const float32x4_t r = {float(p[0]), float(p[1]), float(p[2]), float(p[3])};
+    return r;
+  }
   static void store(float* p, V v) { vst1q_f32(p, v); }
   static V loadn(const float* p, int n) {
     float t[L] = {0.0f, 0.0f, 0.0f, 0.0f};

@@ -43,6 +43,9 @@ struct Portable {
     std::memcpy(&r, p, sizeof r);
     return r;
   }
+  static V load_u8(const std::uint8_t* p) {
+    return V{float(p[0]), float(p[1]), float(p[2]), float(p[3])};
+  }
   static void store(float* p, V a) { std::memcpy(p, &a, sizeof a); }
   static V add(V a, V b) { return a + b; }
   static V sub(V a, V b) { return a - b; }
@@ -95,6 +98,7 @@ struct Portable {
   static V zero() { return set1(0.0f); }
   static V set1(float a) { CNN_PORTABLE_LANES(V, a) }
   static V load(const float* p) { CNN_PORTABLE_LANES(V, p[i]) }
+  static V load_u8(const std::uint8_t* p) { CNN_PORTABLE_LANES(V, float(p[i])) }
   static void store(float* p, V a) {
     for (int i = 0; i < L; ++i) p[i] = a[i];
   }
