@@ -93,6 +93,7 @@ void BM_epoch(benchmark::State& state, const std::string& name, int threads, boo
   be->prepare(kBatch);
   Params p, g;
   std::vector<std::uint32_t> idx(N);
+  std::vector<const std::uint8_t*> images(kBatch);
   float loss = 0;
   for (auto _ : state) {
     state.PauseTiming();
@@ -104,12 +105,13 @@ void BM_epoch(benchmark::State& state, const std::string& name, int threads, boo
     float total = 0.0f;
     for (int s = 0; s < N; s += kBatch) {
       const int B = std::min(kBatch, N - s);
-      // As the trainer runs a step: the gather on the backend's threads,
-      // then the whole step (fused where the backend fuses it).
+      // As the trainer runs a step: the batch's images where they lie (the
+      // next batch's prefetched), then the whole step on the raw bytes
+      // (fused where the backend fuses it).
       const int next_B = std::max(0, std::min(kBatch, N - s - B));
-      gather_batch(m.train, idx.data() + s, B, ws.x.data(), ws.labels.data(), be.get(),
-                   idx.data() + s + B, next_B);
-      total += be->train_step(B, 0.01f, p, ws, g);
+      point_batch(m.train, idx.data() + s, B, images.data(), ws.labels.data(), idx.data() + s + B,
+                  next_B);
+      total += be->train_step_bytes(B, images.data(), 0.01f, p, ws, g);
     }
     loss = total / float(N);
     benchmark::DoNotOptimize(loss);

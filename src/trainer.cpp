@@ -106,6 +106,7 @@ class EpochLoop {
         log_(log),
         ws_(bs),
         images_(std::size_t(bs)),
+        next_(std::size_t(bs)),
         progress_(out, cfg.progress) {}
 
   // Sets the starting state: the identity order, or the resumed run's state
@@ -172,8 +173,11 @@ class EpochLoop {
       }
       batch_loss = be_.train_step(B, cfg_.lr, p_, ws_, grads_);
     } else {
-      point_batch(data_, idx, B, images_.data(), ws_.labels.data(), idx + B, next_B);
-      batch_loss = be_.train_step_bytes(B, images_.data(), cfg_.lr, p_, ws_, grads_);
+      point_batch(data_, idx, B, images_.data(), ws_.labels.data());
+      for (int b = 0; b < next_B; ++b)
+        next_[b] = data_.images.data() + std::size_t(idx[B + b]) * kImgPixels;
+      batch_loss =
+          be_.train_step_bytes(B, images_.data(), cfg_.lr, p_, ws_, grads_, next_B, next_.data());
     }
     check_finite(batch_loss, ws_.logits.data(), B * kClasses, epoch, start / bs_);
     return batch_loss;
@@ -210,7 +214,8 @@ class EpochLoop {
   std::ostream& out_;
   std::ostream* log_;
   Workspace ws_;
-  std::vector<const std::uint8_t*> images_;  // the batch's images, in the dataset
+  // The batch's images, where they lie in the dataset, and the next batch's.
+  std::vector<const std::uint8_t*> images_, next_;
   Params grads_;
   TrainState st_;
   ProgressLine progress_;

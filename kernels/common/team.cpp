@@ -122,8 +122,7 @@ bool ModeChooser::begin_step() {
   if (!probing_ && until_probe_ <= 0) {
     probing_ = true;
     probe_left_ = kProbeSteps + kWarmupSteps;  // the first steps only wake the workers
-    probe_sum_ = 0;
-    probe_samples_ = 0;
+    probe_n_ = 0;
   }
   if (!started_) {
     t0_ = Clock::now();
@@ -142,11 +141,13 @@ void ModeChooser::end_step(int samples) {
   const int cur = solo_ ? 1 : 0, other = 1 - cur;
   if (probing_) {
     if (probe_left_-- > kProbeSteps) return;  // a warm-up step: not counted
-    probe_sum_ += dt;
-    probe_samples_ += std::max(1, samples);
+    probe_[probe_n_++] = dt / std::max(1, samples);
     if (probe_left_ > 0) return;
     probing_ = false;
-    avg_[other] = probe_sum_ / probe_samples_;
+    // The median step: one step that another process delayed does not
+    // decide the mode.
+    std::nth_element(probe_, probe_ + probe_n_ / 2, probe_ + probe_n_);
+    avg_[other] = probe_[probe_n_ / 2];
     have_[other] = true;
     // other = 0: the team was probed. Adopt the probed mode if it won.
     const double bias = other == 0 ? kTeamBias : 1.0 / kTeamBias;
@@ -155,7 +156,11 @@ void ModeChooser::end_step(int samples) {
     until_probe_ = interval_;
     return;
   }
-  const double per = dt / std::max(1, samples);
+  // Each step counts at most kOutlier times the average: a single delayed
+  // step (a preemption, a page fault) moves it less than the switch limit
+  // below, a lasting slowdown (a core taken) crosses it within a few steps.
+  const double per = have_[cur] ? std::min(dt / std::max(1, samples), kOutlier * avg_[cur])
+                                : dt / std::max(1, samples);
   avg_[cur] = have_[cur] ? avg_[cur] + (per - avg_[cur]) / 8 : per;
   have_[cur] = true;
   --until_probe_;

@@ -125,6 +125,7 @@ class ModeChooser {
   // taken by the caller's solo steps): the team is adopted unless it is
   // measured clearly slower, the solo mode only when clearly faster.
   static constexpr double kTeamBias = 1.15;
+  static constexpr double kOutlier = 4.0;
   using Clock = std::chrono::steady_clock;
   Clock::time_point t0_;  // when the previous step ended
   bool started_ = false;
@@ -136,8 +137,8 @@ class ModeChooser {
   int probe_left_ = 0;
   double avg_[2] = {0, 0};  // seconds per sample: [0] team, [1] solo
   bool have_[2] = {false, false};
-  double probe_sum_ = 0;
-  int probe_samples_ = 0;
+  double probe_[kProbeSteps] = {};  // the probe's seconds per sample, step by step
+  int probe_n_ = 0;
 };
 
 }  // namespace cnn::par
