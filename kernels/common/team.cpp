@@ -75,15 +75,19 @@ void Team::help(std::uint32_t gen, int slot) {
 
 void Team::drain(std::atomic<std::uint64_t>& w, std::uint32_t gen, int slot) {
   std::uint64_t c = w.load(std::memory_order_acquire);
+  int ran = 0;
   while (gen_of(c) == gen && next_of(c) < end_of(c)) {
     if (!w.compare_exchange_weak(c, c + 1, std::memory_order_acq_rel, std::memory_order_acquire))
       continue;  // c now holds the current word
     // Claimed task next_of(c) of job gen: the job cannot end before this
     // task is counted done, so ctx_ and call_ are still this job's.
     call_(ctx_, next_of(c), slot);
-    done_.fetch_add(1, std::memory_order_release);
+    ++ran;
     c = w.load(std::memory_order_acquire);
   }
+  // Counted once per range, not per task: the caller polls done_, so every
+  // count moves its cache line between the cores.
+  if (ran) done_.fetch_add(ran, std::memory_order_release);
 }
 
 void Team::worker(int slot) {

@@ -25,7 +25,10 @@
 // U then holds halves and every intermediate is a short dyadic number.
 //
 // Pooling takes the strictly greater value scanning the window row by row,
-// so the first maximum wins ties, as the reference. The fused kernel pools
+// so the first maximum wins ties, as the reference. Without winners to keep
+// (inference) it takes three maxima instead: for finite values the same
+// pooled value, and after the ReLU the same bits (a tie of -0 and +0 becomes
+// +0 either way). The fused kernel pools
 // the pre-activations and applies ReLU to the winner: max(ReLU(a)) =
 // ReLU(max(a)), and the winner differs from the reference's only when the
 // whole window is <= 0, where the pooled value is 0 and the ReLU mask zeroes
@@ -156,11 +159,16 @@ void conv_pool_fwd_kernel(const float* xT, int c0, int c1, const float* w, const
           a[1] = VT::sub(VT::sub(r0[1], r0[2]), r0[3]);
           a[2] = VT::add(VT::add(r1[0], r1[1]), r1[2]);
           a[3] = VT::sub(VT::sub(r1[1], r1[2]), r1[3]);
-          M mdy, mdx;
-          const V best = pool4<VT>(a, mdy, mdx);
           const int i = ch * kPoolPixels + py * kPoolW + px;
-          VT::store(pT + i * S + n0, VT::max(best, zero));
-          if (kWin) store_win<VT>(win, i, n0, mdy, mdx);
+          if (kWin || kAct) {
+            M mdy, mdx;
+            const V best = pool4<VT>(a, mdy, mdx);
+            VT::store(pT + i * S + n0, VT::max(best, zero));
+            if (kWin) store_win<VT>(win, i, n0, mdy, mdx);
+          } else {  // inference: the value only, three maxima instead of compares and blends
+            const V best = VT::max(VT::max(a[0], a[1]), VT::max(a[2], a[3]));
+            VT::store(pT + i * S + n0, VT::max(best, zero));
+          }
           if (kAct)
             for (int q = 0; q < 4; ++q) {
               const int oy = 2 * py + (q >> 1), ox = 2 * px + (q & 1);

@@ -240,11 +240,12 @@ class SimdBackend final : public Backend {
   //    half its own copy), conv + pool of the half's channels, the half's
   //    part of the logits.
   //  Serial: logits = part 0 + part 1, softmax + loss per sample, the
-  //    dlogits in lanes and as padded rows, fc db and its update.
+  //    dlogits in lanes and as padded rows.
   //  Phase B, a task per channel: for every chunk the fc input gradient of
   //    the channel's 196 fc rows and the channel's conv gradient; then
   //    those rows' fc dW over the whole batch and at once their SGD update
-  //    (still in this core's cache).
+  //    (still in this core's cache); channel 0's task also fc db and its
+  //    update.
   //  Serial: the conv gradient's chunks added in order, the update of conv
   //    w and b, the loss.
   // Each value is computed by the same kernel in the same order as by the
@@ -268,11 +269,13 @@ class SimdBackend final : public Backend {
                       losses_.data() + r0);
     }
     prepare_backward(B, dl);
-    cnn::fc_bwd_db(B, dl, g.fc_b.data());
-    k_.sgd_update(lr, p.fc_b.data(), g.fc_b.data(), kClasses);
     team_.run(kBlocks, [&](int blk, int) {
       phase_b(B, blk, p, g);
       update_block(blk, lr, p, g);
+      if (blk == 0) {  // fc b is read only by phase A: its update may run beside phase B
+        cnn::fc_bwd_db(B, dl, g.fc_b.data());
+        k_.sgd_update(lr, p.fc_b.data(), g.fc_b.data(), kClasses);
+      }
     });
     sum_parts(nc, g.conv_w.data(), g.conv_b.data());
     k_.sgd_update(lr, p.conv_w.data(), g.conv_w.data(), kConvWSize);
@@ -432,10 +435,11 @@ class SimdBackend final : public Backend {
 
   // dlogits (B,10) -> drow_ (B,16), classes padded with zeros.
   void fill_drow(int B, const float* d) {
-    float* r = drow_.data();
-    for (int n = 0; n < B; ++n)
-      for (int j = 0; j < kRow; ++j)
-        r[std::size_t(n) * kRow + j] = j < kClasses ? d[std::size_t(n) * kClasses + j] : 0.0f;
+    for (int n = 0; n < B; ++n) {
+      float* r = drow_.data() + std::size_t(n) * kRow;
+      std::copy(d + std::size_t(n) * kClasses, d + std::size_t(n + 1) * kClasses, r);
+      std::fill(r + kClasses, r + kRow, 0.0f);
+    }
   }
 
   // Channels [c0,c1) of a conv part (8,10,S) -> its lane sums (80), each the
