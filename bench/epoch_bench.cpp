@@ -105,12 +105,9 @@ void BM_epoch(benchmark::State& state, const std::string& name, int threads, boo
     float total = 0.0f;
     for (int s = 0; s < N; s += kBatch) {
       const int B = std::min(kBatch, N - s);
-      // As the trainer runs a step: the batch's images where they lie (the
-      // next batch's prefetched), then the whole step on the raw bytes
-      // (fused where the backend fuses it).
-      const int next_B = std::max(0, std::min(kBatch, N - s - B));
-      point_batch(m.train, idx.data() + s, B, images.data(), ws.labels.data(), idx.data() + s + B,
-                  next_B);
+      // As the trainer runs a step: the batch's images where they lie, then
+      // the whole step on the raw bytes (fused where the backend fuses it).
+      point_batch(m.train, idx.data() + s, B, images.data(), ws.labels.data());
       total += be->train_step_bytes(B, images.data(), 0.01f, p, ws, g);
     }
     loss = total / float(N);

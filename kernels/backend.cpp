@@ -97,7 +97,7 @@ void Backend::bytes_to_x(int B, const std::uint8_t* const* images, Workspace& ws
 }
 
 float Backend::train_step_bytes(int B, const std::uint8_t* const* images, float lr, Params& p,
-                                Workspace& ws, Params& g, int, const std::uint8_t* const*) {
+                                Workspace& ws, Params& g) {
   bytes_to_x(B, images, ws);
   return train_step(B, lr, p, ws, g);
 }

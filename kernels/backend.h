@@ -130,12 +130,9 @@ class Backend {
   // batch into ws.x on parallel_for (timed as "gather" if profiled) and call
   // the float versions; the simd backend reads the bytes straight into its
   // lane layout. The bits are the same either way. The trainer and the
-  // evaluation call these. next (next_B images, may be nullptr): the
-  // following batch, valid until the step returns, which a backend may
-  // prefetch on the threads that will read it (simd does).
+  // evaluation call these.
   virtual float train_step_bytes(int B, const std::uint8_t* const* images, float lr, Params& p,
-                                 Workspace& ws, Params& g, int next_B = 0,
-                                 const std::uint8_t* const* next = nullptr);
+                                 Workspace& ws, Params& g);
   virtual void forward_infer_bytes(int B, const std::uint8_t* const* images, const Params& p,
                                    Workspace& ws);
 

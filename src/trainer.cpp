@@ -106,7 +106,6 @@ class EpochLoop {
         log_(log),
         ws_(bs),
         images_(std::size_t(bs)),
-        next_(std::size_t(bs)),
         progress_(out, cfg.progress) {}
 
   // Sets the starting state: the identity order, or the resumed run's state
@@ -162,22 +161,23 @@ class EpochLoop {
   // batch's mean loss.
   float step(int epoch, int start, int B) {
     const std::uint32_t* idx = st_.indices.data() + start;
-    const int next_B = std::max(0, std::min(bs_, n_ - start - bs_));
     // The step updates the parameters before the check: a diverged run
     // stops with exit status 3 and saves nothing, so the last update is moot.
     float batch_loss;
     if (Profiler* prof = be_.profiler()) {  // the gather as a row of its own
       {
         OpScope s(prof, "gather", 0, OpKind::outside);
+        const int next_B = std::max(0, std::min(bs_, n_ - start - bs_));
         gather_batch(data_, idx, B, ws_.x.data(), ws_.labels.data(), &be_, idx + B, next_B);
       }
       batch_loss = be_.train_step(B, cfg_.lr, p_, ws_, grads_);
     } else {
+      // No prefetch of the next batch from here: the kernel that reads the
+      // images prefetches them on the thread that needs them (a prefetch
+      // on this thread made the run 6% slower: the other core then fetched
+      // the lines from this core's cache).
       point_batch(data_, idx, B, images_.data(), ws_.labels.data());
-      for (int b = 0; b < next_B; ++b)
-        next_[b] = data_.images.data() + std::size_t(idx[B + b]) * kImgPixels;
-      batch_loss =
-          be_.train_step_bytes(B, images_.data(), cfg_.lr, p_, ws_, grads_, next_B, next_.data());
+      batch_loss = be_.train_step_bytes(B, images_.data(), cfg_.lr, p_, ws_, grads_);
     }
     check_finite(batch_loss, ws_.logits.data(), B * kClasses, epoch, start / bs_);
     return batch_loss;
@@ -214,8 +214,7 @@ class EpochLoop {
   std::ostream& out_;
   std::ostream* log_;
   Workspace ws_;
-  // The batch's images, where they lie in the dataset, and the next batch's.
-  std::vector<const std::uint8_t*> images_, next_;
+  std::vector<const std::uint8_t*> images_;  // the batch's images, in the dataset
   Params grads_;
   TrainState st_;
   ProgressLine progress_;
@@ -251,12 +250,11 @@ void print_backend_line(std::ostream& out, const Backend& be) {
 }
 
 void point_batch(const Dataset& d, const std::uint32_t* idx, int B, const std::uint8_t** images,
-                 std::uint8_t* labels, const std::uint32_t* next, int next_B) {
+                 std::uint8_t* labels) {
   for (int b = 0; b < B; ++b) {
     images[b] = d.images.data() + std::size_t(idx[b]) * kImgPixels;
     labels[b] = d.labels[idx[b]];
   }
-  for (int b = 0; b < next_B; ++b) prefetch_image(d, next[b]);
 }
 
 void gather_batch(const Dataset& d, const std::uint32_t* idx, int B, float* x, std::uint8_t* labels,
@@ -295,7 +293,7 @@ float evaluate(Backend& be, const Params& p, const Dataset& test, Workspace& ws,
   for (int start = 0; start < test.n; start += bs) {
     const int B = std::min(bs, test.n - start);
     std::iota(idx.begin(), idx.begin() + B, std::uint32_t(start));
-    point_batch(test, idx.data(), B, images.data(), ws.labels.data(), nullptr, 0);
+    point_batch(test, idx.data(), B, images.data(), ws.labels.data());
     be.forward_infer_bytes(B, images.data(), p, ws);
     for (int b = 0; b < B; ++b) {
       const int best = predicted_class(ws.logits.data() + std::size_t(b) * kClasses);

@@ -98,10 +98,9 @@ void print_backend_line(std::ostream& out, const Backend& be);
 // are prefetched into the cache meanwhile.
 // The batch's images where they lie in the dataset instead of a copy:
 // images[b] -> the bytes of image idx[b], labels[b] its label (what
-// Backend::train_step_bytes and forward_infer_bytes take); the next batch's
-// next_B images (next may be nullptr) are prefetched meanwhile.
+// Backend::train_step_bytes and forward_infer_bytes take).
 void point_batch(const Dataset& d, const std::uint32_t* idx, int B, const std::uint8_t** images,
-                 std::uint8_t* labels, const std::uint32_t* next = nullptr, int next_B = 0);
+                 std::uint8_t* labels);
 
 void gather_batch(const Dataset& d, const std::uint32_t* idx, int B, float* x, std::uint8_t* labels,
                   Backend* be = nullptr, const std::uint32_t* next = nullptr, int next_B = 0);

@@ -40,6 +40,7 @@ void input_to_lanes_impl(int nv, const float* x, float* xT) {
 // scaled to byte / 255.0f as kernels/common/pixels.h does (the multiply-add
 // there rounds exactly as the scalar formula), lanes >= nv zeroed. The
 // samples may lie anywhere (the trainer passes the dataset's own images).
+constexpr int kAhead = 6;  // image rows (of 28 bytes) to prefetch ahead
 template <class VT>
 void bytes_to_lanes_impl(int nv, const std::uint8_t* const* img, float* xT) {
   using V = typename VT::V;
@@ -47,6 +48,10 @@ void bytes_to_lanes_impl(int nv, const std::uint8_t* const* img, float* xT) {
   const V a = VT::set1(kPixA), bc = VT::set1(kPixBC);
   for (int n0 = 0; n0 < S; n0 += L) {
     for (int y = 0; y < W; ++y) {
+      // The images come from anywhere in the dataset, often from the L3 or
+      // memory: ask for each lane's rows a few lines ahead.
+      if (y + kAhead < W)
+        for (int l = 0; l < L && n0 + l < nv; ++l) __builtin_prefetch(img[n0 + l] + (y + kAhead) * W);
       for (int c0 = 0; c0 < W; c0 += L) {
         const int cc = c0 + L <= W ? c0 : W - L;
         V r[L];

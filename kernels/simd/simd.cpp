@@ -291,15 +291,10 @@ class SimdBackend final : public Backend {
   // core reads input another core wrote. Profiling runs the default (the
   // gather timed on its own, then the four steps).
   float train_step_bytes(int B, const std::uint8_t* const* images, float lr, Params& p,
-                         Workspace& ws, Params& g, int next_B = 0,
-                         const std::uint8_t* const* next = nullptr) override {
+                         Workspace& ws, Params& g) override {
     if (prof_ || !bytes_exact_) return Backend::train_step_bytes(B, images, lr, p, ws, g);
     ImagesScope in(images_, images);
-    next_B_ = next ? next_B : 0;
-    next_ = next;
-    const float loss = train_step(B, lr, p, ws, g);
-    next_B_ = 0;
-    return loss;
+    return train_step(B, lr, p, ws, g);
   }
   void forward_infer_bytes(int B, const std::uint8_t* const* images, const Params& p,
                            Workspace& ws) override {
@@ -399,11 +394,6 @@ class SimdBackend final : public Backend {
       conv_bwd_part(c, ch);
     }
     fc_bwd_dw_block(B, ch, g.fc_w.data());
-    // The half's last block: its thread will read the next batch's images
-    // at the next step, so it fetches them into its own cache now.
-    if (ch % kHalfC == kHalfC - 1)
-      for (int b = 0; b < next_B_; ++b)
-        for (int k = 0; k < kImgPixels; k += 64) __builtin_prefetch(next_[b] + k, 0, 2);
   }
   void fc_bwd_din_block(int B, int ch, const float* w) {
     for (int c = 0; c < chunks_of(B); ++c)
@@ -510,8 +500,6 @@ class SimdBackend final : public Backend {
   // The raw images of the *_bytes step in progress (nullptr: read ws.x), and
   // whether the kernels' pixel formula is exact here (kernels/common/pixels.h).
   const std::uint8_t* const* images_ = nullptr;
-  int next_B_ = 0;  // and the next batch's, to prefetch (train_step_bytes)
-  const std::uint8_t* const* next_ = nullptr;
   const bool bytes_exact_ = pixel_formula_exact();
 };
 
