@@ -6,23 +6,31 @@
 // interface: kernels/backend.h; the lane layout the kernels use inside:
 // kernels/simd/kernels.h.
 //
-// The training step (train_step, what the trainer calls) is two phases,
-// by kernel-table member (kernels/simd/kernels.h; the function of ISA X is
-// member_X, e.g. conv_pool_fwd_avx2):
-//  phase 1, one task per chunk: input_to_lanes; conv_pool_fwd (conv by
-//           Winograd F(2x2,3x3) + bias + ReLU + 2x2 max-pool in one pass,
-//           keeping the pooled features and 2 bits of winner per pooled
-//           output, no 8x28x28 activation); fc_fwd; softmax_xent on the
-//           chunk's samples (each sample's loss kept); fc_bwd_din with the
-//           ReLU mask at the pooled value fused in; conv_pool_bwd (pool
-//           backward + conv weight/bias gradient from the 1568 winner pixels
-//           per sample).
-//  phase 2, after every chunk has read the fc weights: per block of 112 fc
-//           rows, fc_bwd_dw over the whole batch and at once sgd_update of
-//           those rows (their gradient still in this core's cache); one more
-//           task adds fc db (the shared cnn::fc_bwd_db), the chunks' conv
-//           gradients and the per-sample losses in their fixed orders and
-//           updates the small tensors.
+// The training step (train_step; the trainer calls train_step_bytes, whose
+// input stage reads the batch's raw image bytes straight into the lane
+// layout) is split by channel halves (kernels/simd/kernels.h): with two
+// threads, thread 0 keeps channels 0-3 of every image and thread 1 channels
+// 4-7, each with its channels' pooled features and fc weight rows (one
+// contiguous block each), so the cores exchange only logits and their
+// gradient. By kernel-table member (the function of ISA X is member_X, e.g.
+// conv_pool_fwd_avx2):
+//  phase A, one task per (half, chunk): bytes_to_lanes (or input_to_lanes
+//           from ws.x), each half its own copy; conv_pool_fwd of the half's
+//           channels (conv by Winograd F(2x2,3x3) + bias + ReLU + 2x2
+//           max-pool in one pass, keeping the pooled features and 2 bits of
+//           winner per pooled output, no 8x28x28 activation); fc_fwd of the
+//           half's 784 features (one part of the logits).
+//  serial:  logits = part 0 + part 1; softmax_xent per chunk (each sample's
+//           loss kept); the dlogits in lanes and as padded rows.
+//  phase B, one task per channel: for every chunk fc_bwd_din of the
+//           channel's 196 fc rows with the ReLU mask at the pooled value
+//           fused in, and conv_pool_bwd of the channel (pool backward + conv
+//           weight/bias gradient from the winner pixels); then fc_bwd_dw of
+//           those rows over the whole batch and at once their sgd_update
+//           (the gradient still in this core's cache); channel 0's task also
+//           fc db (the shared cnn::fc_bwd_db) and its update.
+//  serial:  the chunks' conv gradients added in order, the update of conv w
+//           and b, the loss summed in sample order.
 // The composite steps forward_train, loss_grad, backward and update run the
 // same kernels one step at a time (tests and benchmarks call them; the
 // tester checks that train_step gives their bits exactly). With a profiler
@@ -36,12 +44,13 @@
 // by another process), re-trying the team at growing intervals; the results
 // are the same bits either way. CNN_TEAM_MODE=team|solo fixes the mode.
 //
-// Determinism: the batch is cut into chunks of 16 consecutive samples, a
-// function of the batch size only. The conv gradient is summed per chunk
-// (per lane, in window order) by whoever runs the chunk, into the chunk's own
-// slot, and the slots are added in chunk order; each fc dW row is summed by
-// one thread over all samples in order; fc db, the loss and the update are
-// serial or element-wise. So the same seed gives the same bits at any thread count, per ISA
+// Determinism: the batch is cut into chunks of 16 consecutive samples and
+// the channels into two fixed halves, functions of the batch size only. The
+// logits are part 0 + part 1 whoever computed the parts; the conv gradient
+// of a channel is summed per chunk (per lane, in window order) into the
+// chunk's slot, and the slots are added in chunk order; each fc dW row is
+// summed by one thread over all samples in order; fc db, the loss and the
+// update are serial or element-wise. So the same seed gives the same bits at any thread count, per ISA
 // path; tests/determinism_test.cpp checks it. FTZ/DAZ (BackendOptions::ftz)
 // is set in every thread of every step.
 //
