@@ -262,12 +262,8 @@ class SimdBackend final : public Backend {
     combine_logits(B, ws);
     const float scale = 1.0f / float(B);
     float* dl = ws.dlogits.data();
-    for (int c = 0; c < nc; ++c) {
-      const std::size_t r0 = std::size_t(c) * S;
-      k_.softmax_xent(valid_in(B, c), ws.logits.data() + r0 * kClasses, ws.labels.data() + r0,
-                      scale, ws.probs.data() + r0 * kClasses, dl + r0 * kClasses,
-                      losses_.data() + r0);
-    }
+    k_.softmax_xent(B, ws.logits.data(), ws.labels.data(), scale, ws.probs.data(), dl,
+                    losses_.data());
     prepare_backward(B, dl);
     team_.run(kBlocks, [&](int blk, int) {
       phase_b(B, blk, p, g);
@@ -388,11 +384,8 @@ class SimdBackend final : public Backend {
   // gradient and the conv gradient of channel ch for every chunk, then the
   // channel's fc dW rows (train_step updates them right after).
   void phase_b(int B, int ch, const Params& p, Params& g) {
-    for (int c = 0; c < chunks_of(B); ++c) {
-      k_.fc_bwd_din(valid_in(B, c), pT(c), p.fc_w.data(), dT(c), row0(ch), row0(ch) + kPoolPixels,
-                    dpT(c), true);
-      conv_bwd_part(c, ch);
-    }
+    fc_bwd_din_block(B, ch, p.fc_w.data());
+    conv_bwd_block(B, ch);
     fc_bwd_dw_block(B, ch, g.fc_w.data());
   }
   void fc_bwd_din_block(int B, int ch, const float* w) {
