@@ -30,8 +30,8 @@ namespace cnn::simd {
 // Channels [c0,c1): xT (30,30,S) dpT (1568,S) win (1568,2) -> their part of
 // cpart (8,10,S)
 template <class VT>
-void conv_pool_bwd_impl(const float* xT, int c0, int c1, const float* dpT,
-                        const std::uint16_t* win, float* cpart) {
+void conv_pool_bwd_impl(const float* xT, int c0, int c1, const float* dpT, const std::uint16_t* win,
+                        float* cpart) {
   using V = typename VT::V;
   using M = typename VT::M;
   constexpr int L = VT::L;

@@ -7,8 +7,8 @@
 
 namespace cnn::simd {
 
-void conv_pool_fwd_avx2(const float* xT, int c0, int c1, const float* w, const float* b,
-                    float* pT, std::uint16_t* win, float* actT) {
+void conv_pool_fwd_avx2(const float* xT, int c0, int c1, const float* w, const float* b, float* pT,
+                        std::uint16_t* win, float* actT) {
   conv_pool_fwd_impl<Avx2>(xT, c0, c1, w, b, pT, win, actT);
 }
 void pool_fwd_avx2(const float* actT, float* pT, std::uint16_t* win) {

@@ -183,8 +183,8 @@ void conv_pool_fwd_kernel(const float* xT, int c0, int c1, const float* w, const
 // The same, with the optional outputs chosen once per call: win and actT
 // may each be nullptr, and the kernel instance that skips them runs.
 template <class VT>
-void conv_pool_fwd_impl(const float* xT, int c0, int c1, const float* w, const float* b,
-                        float* pT, std::uint16_t* win, float* actT) {
+void conv_pool_fwd_impl(const float* xT, int c0, int c1, const float* w, const float* b, float* pT,
+                        std::uint16_t* win, float* actT) {
   if (actT && win)
     conv_pool_fwd_kernel<VT, true, true>(xT, c0, c1, w, b, pT, win, actT);
   else if (actT)

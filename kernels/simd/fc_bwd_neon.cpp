@@ -9,7 +9,7 @@
 namespace cnn::simd {
 
 void fc_bwd_din_neon(int nv, const float* pT, const float* w, const float* dT, int i0, int i1,
-                    float* dpT, bool relu_mask) {
+                     float* dpT, bool relu_mask) {
   fc_bwd_din_impl<Neon>(nv, pT, w, dT, i0, i1, dpT, relu_mask);
 }
 void fc_bwd_dw_neon(int nb, const float* pT, const float* drow, int i0, int i1, float* dw) {

@@ -76,8 +76,8 @@ struct Kernels {
   // Fused conv + bias + ReLU + 2x2 max-pool of channels [c0,c1). xT, w (72),
   // b (8) -> those channels' rows of pT, and win (may be nullptr), act (may
   // be nullptr: the primitive conv_fwd only).
-  void (*conv_pool_fwd)(const float* xT, int c0, int c1, const float* w, const float* b,
-                        float* pT, std::uint16_t* win, float* actT);
+  void (*conv_pool_fwd)(const float* xT, int c0, int c1, const float* w, const float* b, float* pT,
+                        std::uint16_t* win, float* actT);
   // actT -> pT, win: max-pool of given activations (the primitive).
   void (*pool_fwd)(const float* actT, float* pT, std::uint16_t* win);
   // Part h of the logits: pT, w (1568,10) -> lgT, from the features of half h
@@ -100,8 +100,8 @@ struct Kernels {
   // Fused pool backward + ReLU mask + conv weight/bias gradient, from the
   // winner pixels only, of channels [c0,c1): xT, dpT (already masked), win
   // -> channels [c0,c1) of cpart.
-  void (*conv_pool_bwd)(const float* xT, int c0, int c1, const float* dpT,
-                        const std::uint16_t* win, float* cpart);
+  void (*conv_pool_bwd)(const float* xT, int c0, int c1, const float* dpT, const std::uint16_t* win,
+                        float* cpart);
   // Dense conv weight gradient from a full dact (the primitive): xT, dactT -> cpart.
   void (*conv_bwd)(const float* xT, const float* dactT, float* cpart);
   // dpT, win, actT -> dactT: the pooled gradient at each winner, where act > 0.
@@ -128,17 +128,17 @@ void bytes_to_lanes_avx512(int nv, const std::uint8_t* const* img, float* xT);
 void to_lanes_avx512(int nv, int len, const float* src, float* dstT);
 void from_lanes_avx512(int nv, int len, const float* srcT, float* dst);
 void conv_pool_fwd_avx512(const float* xT, int c0, int c1, const float* w, const float* b,
-                      float* pT, std::uint16_t* win, float* actT);
+                          float* pT, std::uint16_t* win, float* actT);
 void pool_fwd_avx512(const float* actT, float* pT, std::uint16_t* win);
 void fc_fwd_avx512(const float* pT, const float* w, const float* b, int h, float* lgT);
 float softmax_xent_avx512(int B, const float* logits, const std::uint8_t* labels, float scale,
                           float* probs, float* dlogits, float* losses);
 void sgd_update_avx512(float lr, float* p, const float* g, std::size_t n);
 void fc_bwd_din_avx512(int nv, const float* pT, const float* w, const float* dT, int i0, int i1,
-                      float* dpT, bool relu_mask);
+                       float* dpT, bool relu_mask);
 void fc_bwd_dw_avx512(int nb, const float* pT, const float* drow, int i0, int i1, float* dw);
 void conv_pool_bwd_avx512(const float* xT, int c0, int c1, const float* dpT,
-                      const std::uint16_t* win, float* cpart);
+                          const std::uint16_t* win, float* cpart);
 void conv_bwd_avx512(const float* xT, const float* dactT, float* cpart);
 void pool_bwd_avx512(const float* dpT, const std::uint16_t* win, const float* actT, float* dactT);
 
@@ -147,18 +147,18 @@ void input_to_lanes_avx2(int nv, const float* x, float* xT);
 void bytes_to_lanes_avx2(int nv, const std::uint8_t* const* img, float* xT);
 void to_lanes_avx2(int nv, int len, const float* src, float* dstT);
 void from_lanes_avx2(int nv, int len, const float* srcT, float* dst);
-void conv_pool_fwd_avx2(const float* xT, int c0, int c1, const float* w, const float* b,
-                    float* pT, std::uint16_t* win, float* actT);
+void conv_pool_fwd_avx2(const float* xT, int c0, int c1, const float* w, const float* b, float* pT,
+                        std::uint16_t* win, float* actT);
 void pool_fwd_avx2(const float* actT, float* pT, std::uint16_t* win);
 void fc_fwd_avx2(const float* pT, const float* w, const float* b, int h, float* lgT);
 float softmax_xent_avx2(int B, const float* logits, const std::uint8_t* labels, float scale,
                         float* probs, float* dlogits, float* losses);
 void sgd_update_avx2(float lr, float* p, const float* g, std::size_t n);
 void fc_bwd_din_avx2(int nv, const float* pT, const float* w, const float* dT, int i0, int i1,
-                    float* dpT, bool relu_mask);
+                     float* dpT, bool relu_mask);
 void fc_bwd_dw_avx2(int nb, const float* pT, const float* drow, int i0, int i1, float* dw);
-void conv_pool_bwd_avx2(const float* xT, int c0, int c1, const float* dpT,
-                    const std::uint16_t* win, float* cpart);
+void conv_pool_bwd_avx2(const float* xT, int c0, int c1, const float* dpT, const std::uint16_t* win,
+                        float* cpart);
 void conv_bwd_avx2(const float* xT, const float* dactT, float* cpart);
 void pool_bwd_avx2(const float* dpT, const std::uint16_t* win, const float* actT, float* dactT);
 
@@ -167,18 +167,18 @@ void input_to_lanes_neon(int nv, const float* x, float* xT);
 void bytes_to_lanes_neon(int nv, const std::uint8_t* const* img, float* xT);
 void to_lanes_neon(int nv, int len, const float* src, float* dstT);
 void from_lanes_neon(int nv, int len, const float* srcT, float* dst);
-void conv_pool_fwd_neon(const float* xT, int c0, int c1, const float* w, const float* b,
-                    float* pT, std::uint16_t* win, float* actT);
+void conv_pool_fwd_neon(const float* xT, int c0, int c1, const float* w, const float* b, float* pT,
+                        std::uint16_t* win, float* actT);
 void pool_fwd_neon(const float* actT, float* pT, std::uint16_t* win);
 void fc_fwd_neon(const float* pT, const float* w, const float* b, int h, float* lgT);
 float softmax_xent_neon(int B, const float* logits, const std::uint8_t* labels, float scale,
                         float* probs, float* dlogits, float* losses);
 void sgd_update_neon(float lr, float* p, const float* g, std::size_t n);
 void fc_bwd_din_neon(int nv, const float* pT, const float* w, const float* dT, int i0, int i1,
-                    float* dpT, bool relu_mask);
+                     float* dpT, bool relu_mask);
 void fc_bwd_dw_neon(int nb, const float* pT, const float* drow, int i0, int i1, float* dw);
-void conv_pool_bwd_neon(const float* xT, int c0, int c1, const float* dpT,
-                    const std::uint16_t* win, float* cpart);
+void conv_pool_bwd_neon(const float* xT, int c0, int c1, const float* dpT, const std::uint16_t* win,
+                        float* cpart);
 void conv_bwd_neon(const float* xT, const float* dactT, float* cpart);
 void pool_bwd_neon(const float* dpT, const std::uint16_t* win, const float* actT, float* dactT);
 
@@ -188,17 +188,17 @@ void bytes_to_lanes_portable(int nv, const std::uint8_t* const* img, float* xT);
 void to_lanes_portable(int nv, int len, const float* src, float* dstT);
 void from_lanes_portable(int nv, int len, const float* srcT, float* dst);
 void conv_pool_fwd_portable(const float* xT, int c0, int c1, const float* w, const float* b,
-                        float* pT, std::uint16_t* win, float* actT);
+                            float* pT, std::uint16_t* win, float* actT);
 void pool_fwd_portable(const float* actT, float* pT, std::uint16_t* win);
 void fc_fwd_portable(const float* pT, const float* w, const float* b, int h, float* lgT);
 float softmax_xent_portable(int B, const float* logits, const std::uint8_t* labels, float scale,
                             float* probs, float* dlogits, float* losses);
 void sgd_update_portable(float lr, float* p, const float* g, std::size_t n);
 void fc_bwd_din_portable(int nv, const float* pT, const float* w, const float* dT, int i0, int i1,
-                        float* dpT, bool relu_mask);
+                         float* dpT, bool relu_mask);
 void fc_bwd_dw_portable(int nb, const float* pT, const float* drow, int i0, int i1, float* dw);
 void conv_pool_bwd_portable(const float* xT, int c0, int c1, const float* dpT,
-                        const std::uint16_t* win, float* cpart);
+                            const std::uint16_t* win, float* cpart);
 void conv_bwd_portable(const float* xT, const float* dactT, float* cpart);
 void pool_bwd_portable(const float* dpT, const std::uint16_t* win, const float* actT, float* dactT);
 

@@ -51,7 +51,8 @@ void bytes_to_lanes_impl(int nv, const std::uint8_t* const* img, float* xT) {
       // The images come from anywhere in the dataset, often from the L3 or
       // memory: ask for each lane's rows a few lines ahead.
       if (y + kAhead < W)
-        for (int l = 0; l < L && n0 + l < nv; ++l) __builtin_prefetch(img[n0 + l] + (y + kAhead) * W);
+        for (int l = 0; l < L && n0 + l < nv; ++l)
+          __builtin_prefetch(img[n0 + l] + (y + kAhead) * W);
       for (int c0 = 0; c0 < W; c0 += L) {
         const int cc = c0 + L <= W ? c0 : W - L;
         V r[L];

@@ -50,9 +50,9 @@
 // of a channel is summed per chunk (per lane, in window order) into the
 // chunk's slot, and the slots are added in chunk order; each fc dW row is
 // summed by one thread over all samples in order; fc db, the loss and the
-// update are serial or element-wise. So the same seed gives the same bits at any thread count, per ISA
-// path; tests/determinism_test.cpp checks it. FTZ/DAZ (BackendOptions::ftz)
-// is set in every thread of every step.
+// update are serial or element-wise. So the same seed gives the same bits at any thread count, per
+// ISA path; tests/determinism_test.cpp checks it. FTZ/DAZ (BackendOptions::ftz) is set in every
+// thread of every step.
 //
 // ISA paths: each kernel is one template (kernels/simd/*_impl.h) over a
 // vector-traits type (vec_avx512.h, vec_avx2.h, vec_portable.h), compiled
