@@ -1,9 +1,10 @@
 // The training loop and the test evaluation. train() allocates everything,
 // then EpochLoop runs the epochs: run_epoch() shuffles and walks the
 // batches, step() is one batch through the backend, end_epoch() reports and
-// checkpoints. The batch gather keeps pace with the threaded kernels by
-// converting pixels without a division (kernels/common/pixels.h) and
-// prefetching the next batch's images.
+// checkpoints. A step hands the backend the batch's images where they lie
+// in the dataset (Backend::train_step_bytes); only a profiled run gathers
+// them into the float input first, converting pixels without a division
+// (kernels/common/pixels.h) and prefetching the next batch's images.
 #include "src/trainer.h"
 
 #include <algorithm>
@@ -154,11 +155,10 @@ class EpochLoop {
     return true;
   }
 
-  // One batch: point at its images (prefetching the next batch's), then the
-  // backend's step on the raw bytes (Backend::train_step_bytes: forward,
-  // loss, backward, update). Profiled, the batch is gathered into ws.x
-  // first, timed as a row of its own, and the float step runs. Returns the
-  // batch's mean loss.
+  // One batch: point at its images, then the backend's step on the raw bytes
+  // (Backend::train_step_bytes: forward, loss, backward, update). Profiled, the batch is gathered
+  // into ws.x first, timed as a row of its own, and the float step runs. Returns the batch's mean
+  // loss.
   float step(int epoch, int start, int B) {
     const std::uint32_t* idx = st_.indices.data() + start;
     // The step updates the parameters before the check: a diverged run
