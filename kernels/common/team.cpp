@@ -163,8 +163,8 @@ void ModeChooser::end_step(int samples) {
   // Each step counts at most kOutlier times the average: a single delayed
   // step (a preemption, a page fault) moves it less than the switch limit
   // below, a lasting slowdown (a core taken) crosses it within a few steps.
-  const double per = have_[cur] ? std::min(dt / std::max(1, samples), kOutlier * avg_[cur])
-                                : dt / std::max(1, samples);
+  const double raw = dt / std::max(1, samples);
+  const double per = have_[cur] ? std::min(raw, kOutlier * avg_[cur]) : raw;
   avg_[cur] = have_[cur] ? avg_[cur] + (per - avg_[cur]) / 8 : per;
   have_[cur] = true;
   --until_probe_;

@@ -182,13 +182,13 @@ class SimdBackend final : public Backend {
         team_.run(chunks_of(B), [&](int c, int) { infer_conv(B, c, p, ws); });
       }
       OpScope s(prof_, "fc_fwd", flops::fc_fwd(B));
-      team_.run(chunks_of(B), [&](int c, int t) { infer_fc(B, c, t, p, ws); });
+      team_.run(chunks_of(B), [&](int c, int) { infer_fc(B, c, p, ws); });
       return;
     }
     team_.set_solo(infer_mode_.begin_step());
-    team_.run(chunks_of(B), [&](int c, int t) {
+    team_.run(chunks_of(B), [&](int c, int) {
       infer_conv(B, c, p, ws);
-      infer_fc(B, c, t, p, ws);
+      infer_fc(B, c, p, ws);
     });
     infer_mode_.end_step(B);
   }
@@ -366,11 +366,10 @@ class SimdBackend final : public Backend {
     k_.conv_pool_fwd(xT(c, 0), 0, kConvC, p.conv_w.data(), p.conv_b.data(), pT(c), nullptr,
                      nullptr);
   }
-  void infer_fc(int B, int c, int t, const Params& p, Workspace& ws) {
-    float* lgt = t_lg_.data() + std::size_t(t) * kHalves * kLg;
-    for (int h = 0; h < kHalves; ++h)
-      k_.fc_fwd(pT(c), p.fc_w.data(), p.fc_b.data(), h, lgt + h * kLg);
-    store_logits(valid_in(B, c), lgt, lgt + kLg, ws.logits.data() + std::size_t(c) * S * kClasses);
+  void infer_fc(int B, int c, const Params& p, Workspace& ws) {
+    for (int h = 0; h < kHalves; ++h) k_.fc_fwd(pT(c), p.fc_w.data(), p.fc_b.data(), h, lg(c, h));
+    store_logits(valid_in(B, c), lg(c, 0), lg(c, 1),
+                 ws.logits.data() + std::size_t(c) * S * kClasses);
   }
 
   // dlogits (B,10) -> the padded rows drow_ (fc dW) and each chunk's lanes dT (fc din).
