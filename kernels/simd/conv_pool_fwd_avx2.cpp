@@ -7,9 +7,10 @@
 
 namespace cnn::simd {
 
-void conv_pool_fwd_avx2(const float* xT, int c0, int c1, const float* w, const float* b, float* pT,
-                        std::uint16_t* win, float* actT) {
-  conv_pool_fwd_impl<Avx2>(xT, c0, c1, w, b, pT, win, actT);
+void conv_pool_fwd_avx2(int nv, const std::uint8_t* const* img, float* xT, int c0, int c1,
+                        const float* w, const float* b, float* pT, std::uint16_t* win,
+                        float* actT) {
+  conv_pool_fwd_impl<Avx2>(nv, img, xT, c0, c1, w, b, pT, win, actT);
 }
 void pool_fwd_avx2(const float* actT, float* pT, std::uint16_t* win) {
   pool_fwd_impl<Avx2>(actT, pT, win);

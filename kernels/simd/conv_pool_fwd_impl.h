@@ -13,12 +13,14 @@
 // The convolution is Winograd's F(2x2, 3x3): a 2x2 pooling window is exactly
 // one output tile, computed from the 4x4 input patch d under it as
 // Y = A^T [U (.) (B^T d B)] A, U = G g G^T the filter in the Winograd domain
-// (4x4, computed per call). The input transform (32 adds) is shared by the 8
-// filters; per filter the tile costs 16 products and 24 adds instead of the
-// direct form's 36 FMAs. Zen 4 issues multiplies/FMAs and adds to different
-// pipes, so two of the four columns of A^T M fold their adds into FMAs and
-// two do not, which balances the pipes at 20 vector ops each per filter
-// (measured: 12.3 us per chunk against 18.1 for the direct 36-FMA form).
+// (4x4, computed per call). The input transform (32 adds) is shared by the
+// filters of the call; per filter the tile costs 4 products, 16 FMAs and 8
+// adds instead of the direct form's 36 FMAs: each column of A^T M is built
+// as M[1][c] then two FMA chains (rows 0+1+2 and 1-2-3), M[2][c] formed
+// inside both. (An earlier version folded only two columns, to balance
+// Zen 4's FMA and add pipes; Intel cores run both on the same two ports,
+// where the fold saves 6 of ~40 vector ops per filter; measured on a Xeon
+// with AVX-512: 23.0k -> 22.6k TSC ticks per 16-sample chunk and 8 filters.)
 // The bias rides on M[1][1], which each output of the tile sums exactly once.
 // Rounding differs from the reference's sum order by a few ulp of the terms'
 // magnitudes; with small whole numbers (the exact tests) it is exact, since
@@ -35,12 +37,18 @@
 // the gradient anyway.
 //
 // Loop order: pooled row, window (its 16 input vectors and their transform
-// stay in registers), then the 8 filters.
+// stay in registers), then the 8 filters. Given the raw images, the kernel
+// converts the input rows into xT just before the first pooled row that
+// reads them (layout_impl.h's bytes_row_to_lanes): the conversion's shuffles
+// and stores, and the images' cache misses, then overlap the Winograd
+// arithmetic instead of running as a pass of their own, and the rows are
+// still in L1 when the windows read them.
 #pragma once
 
 #include <cstdint>
 
 #include "kernels/simd/kernels.h"
+#include "kernels/simd/layout_impl.h"
 
 namespace cnn::simd {
 
@@ -100,24 +108,31 @@ void winograd_filters(const float* w, float* U) {
   }
 }
 
-// Channels [c0,c1): xT (30,30,S) w (72) b (8) -> their rows of pT (1568,S)
-// [+ win (1568,2)] [+ actT (8,784,S)]
+// Channels [c0,c1): [img (nv images) ->] xT (30,30,S), w (72), b (8) ->
+// their rows of pT (1568,S) [+ win (1568,2)] [+ actT (8,784,S)]
 template <class VT, bool kWin, bool kAct>
-void conv_pool_fwd_kernel(const float* xT, int c0, int c1, const float* w, const float* b,
-                          float* pT, std::uint16_t* win, float* actT) {
+void conv_pool_fwd_kernel(int nv, const std::uint8_t* const* img, float* xT, int c0, int c1,
+                          const float* w, const float* b, float* pT, std::uint16_t* win,
+                          float* actT) {
   using V = typename VT::V;
   using M = typename VT::M;
   constexpr int L = VT::L;
   alignas(64) float U[kConvC * 16];
   winograd_filters<VT>(w, U);
   // Pre-broadcast, so each product takes its filter value as a memory
-  // operand (AVX2 has no embedded broadcast; AVX-512 loses nothing).
+  // operand (AVX2 has no embedded broadcast; AVX-512 loses nothing), column
+  // 3 negated: its chains then give -r0[3] and -r1[3], bit for bit.
   V Uv[kConvC * 16], Bv[kConvC];
-  for (int k = 0; k < kConvC * 16; ++k) Uv[k] = VT::set1(U[k]);
+  for (int k = 0; k < kConvC * 16; ++k) Uv[k] = VT::set1(k % 4 == 3 ? -U[k] : U[k]);
   for (int ch = 0; ch < kConvC; ++ch) Bv[ch] = VT::set1(b[ch]);
   const V zero = VT::zero();
   for (int n0 = 0; n0 < S; n0 += L) {
+    int rows = 0;  // image rows converted so far (with img)
     for (int py = 0; py < kPoolW; ++py) {
+      // Pooled row py reads padded rows 2py..2py+3 = image rows 2py-1..2py+2.
+      if (img)
+        for (const int need = 2 * py + 3 < kImgH ? 2 * py + 3 : kImgH; rows < need; ++rows)
+          bytes_row_to_lanes<VT>(nv, img, n0, rows, xT);
       for (int px = 0; px < kPoolW; ++px) {
         const float* p = xT + (2 * py * kPadSide + 2 * px) * S + n0;
         V d[4][4];
@@ -140,40 +155,48 @@ void conv_pool_fwd_kernel(const float* xT, int c0, int c1, const float* w, const
         for (int ch = c0; ch < c1; ++ch) {
           const V* u = Uv + ch * 16;
           auto uu = [&](int r, int c) { return u[r * 4 + c]; };
-          // r0 = rows 0+1+2 of M, r1 = rows 1-2-3, per column.
+          // r0 = rows 0+1+2 of M, r1 = rows 1-2-3, per column: one product
+          // and four FMAs (M[2][c] is formed twice, inside the FMAs).
           V r0[4], r1[4];
           for (int c = 0; c < 4; ++c) {
             const V m1 = c == 1 ? VT::fma(uu(1, 1), v[1][1], Bv[ch]) : VT::mul(uu(1, c), v[1][c]);
-            if (c == 0 || c == 3) {  // folded: 2 products + 4 FMAs, no adds
-              r0[c] = VT::fma(uu(0, c), v[0][c], VT::fma(uu(2, c), v[2][c], m1));
-              r1[c] = VT::fnma(uu(3, c), v[3][c], VT::fnma(uu(2, c), v[2][c], m1));
-            } else {  // 4 products + 4 adds
-              const V m0 = VT::mul(uu(0, c), v[0][c]), m2 = VT::mul(uu(2, c), v[2][c]),
-                      m3 = VT::mul(uu(3, c), v[3][c]);
-              r0[c] = VT::add(VT::add(m0, m1), m2);
-              r1[c] = VT::sub(VT::sub(m1, m2), m3);
-            }
+            r0[c] = VT::fma(uu(0, c), v[0][c], VT::fma(uu(2, c), v[2][c], m1));
+            r1[c] = VT::fnma(uu(3, c), v[3][c], VT::fnma(uu(2, c), v[2][c], m1));
           }
-          V a[4];
-          a[0] = VT::add(VT::add(r0[0], r0[1]), r0[2]);
-          a[1] = VT::sub(VT::sub(r0[1], r0[2]), r0[3]);
-          a[2] = VT::add(VT::add(r1[0], r1[1]), r1[2]);
-          a[3] = VT::sub(VT::sub(r1[1], r1[2]), r1[3]);
+          // Column 3 came out negated (its filter values are), so the four
+          // outputs are a0 = r0[1] + x0, a1 = r0[1] + y0, a2 = r1[1] + x1,
+          // a3 = r1[1] + y1, and a row's larger output is r[1] + max(x, y):
+          // pooling compares x with y before the shared term is added
+          // (rounding is monotonic, so the pooled value is the largest a).
+          const V x0 = VT::add(r0[0], r0[2]), y0 = VT::sub(r0[3], r0[2]);
+          const V x1 = VT::add(r1[0], r1[2]), y1 = VT::sub(r1[3], r1[2]);
           const int i = ch * kPoolPixels + py * kPoolW + px;
-          if (kWin || kAct) {
+          if (kAct) {  // the primitive: every output, then the window pooled from them
+            V a[4];
+            a[0] = VT::add(r0[1], x0);
+            a[1] = VT::add(r0[1], y0);
+            a[2] = VT::add(r1[1], x1);
+            a[3] = VT::add(r1[1], y1);
             M mdy, mdx;
             const V best = pool4<VT>(a, mdy, mdx);
             VT::store(pT + i * S + n0, VT::max(best, zero));
             if (kWin) store_win<VT>(win, i, n0, mdy, mdx);
-          } else {  // inference: the value only, three maxima instead of compares and blends
-            const V best = VT::max(VT::max(a[0], a[1]), VT::max(a[2], a[3]));
-            VT::store(pT + i * S + n0, VT::max(best, zero));
-          }
-          if (kAct)
             for (int q = 0; q < 4; ++q) {
               const int oy = 2 * py + (q >> 1), ox = 2 * px + (q & 1);
               VT::store(actT + (ch * kImgPixels + oy * kImgW + ox) * S + n0, VT::max(a[q], zero));
             }
+          } else if (kWin) {  // training: the first maximum and its place
+            const M k1 = VT::gt(y0, x0), k3 = VT::gt(y1, x1);
+            const V b0 = VT::add(r0[1], VT::max(x0, y0)), b1 = VT::add(r1[1], VT::max(x1, y1));
+            const M mdy = VT::gt(b1, b0);
+            const M mdx = VT::mor(VT::mand(mdy, k3), VT::mandn(mdy, k1));
+            VT::store(pT + i * S + n0, VT::max(VT::blend(mdy, b0, b1), zero));
+            store_win<VT>(win, i, n0, mdy, mdx);
+          } else {  // inference: the value only
+            const V best =
+                VT::max(VT::add(r0[1], VT::max(x0, y0)), VT::add(r1[1], VT::max(x1, y1)));
+            VT::store(pT + i * S + n0, VT::max(best, zero));
+          }
         }
       }
     }
@@ -183,16 +206,17 @@ void conv_pool_fwd_kernel(const float* xT, int c0, int c1, const float* w, const
 // The same, with the optional outputs chosen once per call: win and actT
 // may each be nullptr, and the kernel instance that skips them runs.
 template <class VT>
-void conv_pool_fwd_impl(const float* xT, int c0, int c1, const float* w, const float* b, float* pT,
-                        std::uint16_t* win, float* actT) {
+void conv_pool_fwd_impl(int nv, const std::uint8_t* const* img, float* xT, int c0, int c1,
+                        const float* w, const float* b, float* pT, std::uint16_t* win,
+                        float* actT) {
   if (actT && win)
-    conv_pool_fwd_kernel<VT, true, true>(xT, c0, c1, w, b, pT, win, actT);
+    conv_pool_fwd_kernel<VT, true, true>(nv, img, xT, c0, c1, w, b, pT, win, actT);
   else if (actT)
-    conv_pool_fwd_kernel<VT, false, true>(xT, c0, c1, w, b, pT, win, actT);
+    conv_pool_fwd_kernel<VT, false, true>(nv, img, xT, c0, c1, w, b, pT, win, actT);
   else if (win)
-    conv_pool_fwd_kernel<VT, true, false>(xT, c0, c1, w, b, pT, win, actT);
+    conv_pool_fwd_kernel<VT, true, false>(nv, img, xT, c0, c1, w, b, pT, win, actT);
   else
-    conv_pool_fwd_kernel<VT, false, false>(xT, c0, c1, w, b, pT, win, actT);
+    conv_pool_fwd_kernel<VT, false, false>(nv, img, xT, c0, c1, w, b, pT, win, actT);
 }
 
 // actT (8,784,S) -> pT (1568,S), win (1568,2): the pooling alone, on given

@@ -75,9 +75,13 @@ struct Kernels {
   // ---- forward ---------------------------------------------------------
   // Fused conv + bias + ReLU + 2x2 max-pool of channels [c0,c1). xT, w (72),
   // b (8) -> those channels' rows of pT, and win (may be nullptr), act (may
-  // be nullptr: the primitive conv_fwd only).
-  void (*conv_pool_fwd)(const float* xT, int c0, int c1, const float* w, const float* b, float* pT,
-                        std::uint16_t* win, float* actT);
+  // be nullptr: the primitive conv_fwd only). With img (not nullptr), the
+  // kernel first converts the nv images into xT's interior as bytes_to_lanes
+  // does (the same values), a few rows ahead of the windows that read them,
+  // so the conversion overlaps the arithmetic; xT then holds the input, for
+  // the backward pass. With img nullptr, xT must already hold it.
+  void (*conv_pool_fwd)(int nv, const std::uint8_t* const* img, float* xT, int c0, int c1,
+                        const float* w, const float* b, float* pT, std::uint16_t* win, float* actT);
   // actT -> pT, win: max-pool of given activations (the primitive).
   void (*pool_fwd)(const float* actT, float* pT, std::uint16_t* win);
   // Part h of the logits: pT, w (1568,10) -> lgT, from the features of half h
@@ -127,8 +131,9 @@ void input_to_lanes_avx512(int nv, const float* x, float* xT);
 void bytes_to_lanes_avx512(int nv, const std::uint8_t* const* img, float* xT);
 void to_lanes_avx512(int nv, int len, const float* src, float* dstT);
 void from_lanes_avx512(int nv, int len, const float* srcT, float* dst);
-void conv_pool_fwd_avx512(const float* xT, int c0, int c1, const float* w, const float* b,
-                          float* pT, std::uint16_t* win, float* actT);
+void conv_pool_fwd_avx512(int nv, const std::uint8_t* const* img, float* xT, int c0, int c1,
+                          const float* w, const float* b, float* pT, std::uint16_t* win,
+                          float* actT);
 void pool_fwd_avx512(const float* actT, float* pT, std::uint16_t* win);
 void fc_fwd_avx512(const float* pT, const float* w, const float* b, int h, float* lgT);
 float softmax_xent_avx512(int B, const float* logits, const std::uint8_t* labels, float scale,
@@ -147,8 +152,8 @@ void input_to_lanes_avx2(int nv, const float* x, float* xT);
 void bytes_to_lanes_avx2(int nv, const std::uint8_t* const* img, float* xT);
 void to_lanes_avx2(int nv, int len, const float* src, float* dstT);
 void from_lanes_avx2(int nv, int len, const float* srcT, float* dst);
-void conv_pool_fwd_avx2(const float* xT, int c0, int c1, const float* w, const float* b, float* pT,
-                        std::uint16_t* win, float* actT);
+void conv_pool_fwd_avx2(int nv, const std::uint8_t* const* img, float* xT, int c0, int c1,
+                        const float* w, const float* b, float* pT, std::uint16_t* win, float* actT);
 void pool_fwd_avx2(const float* actT, float* pT, std::uint16_t* win);
 void fc_fwd_avx2(const float* pT, const float* w, const float* b, int h, float* lgT);
 float softmax_xent_avx2(int B, const float* logits, const std::uint8_t* labels, float scale,
@@ -167,8 +172,8 @@ void input_to_lanes_neon(int nv, const float* x, float* xT);
 void bytes_to_lanes_neon(int nv, const std::uint8_t* const* img, float* xT);
 void to_lanes_neon(int nv, int len, const float* src, float* dstT);
 void from_lanes_neon(int nv, int len, const float* srcT, float* dst);
-void conv_pool_fwd_neon(const float* xT, int c0, int c1, const float* w, const float* b, float* pT,
-                        std::uint16_t* win, float* actT);
+void conv_pool_fwd_neon(int nv, const std::uint8_t* const* img, float* xT, int c0, int c1,
+                        const float* w, const float* b, float* pT, std::uint16_t* win, float* actT);
 void pool_fwd_neon(const float* actT, float* pT, std::uint16_t* win);
 void fc_fwd_neon(const float* pT, const float* w, const float* b, int h, float* lgT);
 float softmax_xent_neon(int B, const float* logits, const std::uint8_t* labels, float scale,
@@ -187,8 +192,9 @@ void input_to_lanes_portable(int nv, const float* x, float* xT);
 void bytes_to_lanes_portable(int nv, const std::uint8_t* const* img, float* xT);
 void to_lanes_portable(int nv, int len, const float* src, float* dstT);
 void from_lanes_portable(int nv, int len, const float* srcT, float* dst);
-void conv_pool_fwd_portable(const float* xT, int c0, int c1, const float* w, const float* b,
-                            float* pT, std::uint16_t* win, float* actT);
+void conv_pool_fwd_portable(int nv, const std::uint8_t* const* img, float* xT, int c0, int c1,
+                            const float* w, const float* b, float* pT, std::uint16_t* win,
+                            float* actT);
 void pool_fwd_portable(const float* actT, float* pT, std::uint16_t* win);
 void fc_fwd_portable(const float* pT, const float* w, const float* b, int h, float* lgT);
 float softmax_xent_portable(int B, const float* logits, const std::uint8_t* labels, float scale,

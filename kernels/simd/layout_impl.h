@@ -40,36 +40,38 @@ void input_to_lanes_impl(int nv, const float* x, float* xT) {
 // scaled to byte / 255.0f as kernels/common/pixels.h does (the multiply-add
 // there rounds exactly as the scalar formula), lanes >= nv zeroed. The
 // samples may lie anywhere (the trainer passes the dataset's own images).
+// bytes_row_to_lanes converts image row y of lane group n0 (the fused
+// conv_pool_fwd calls it row by row, a little ahead of the windows).
 constexpr int kAhead = 6;  // image rows (of 28 bytes) to prefetch ahead
 template <class VT>
-void bytes_to_lanes_impl(int nv, const std::uint8_t* const* img, float* xT) {
+inline void bytes_row_to_lanes(int nv, const std::uint8_t* const* img, int n0, int y, float* xT) {
   using V = typename VT::V;
   constexpr int L = VT::L, W = kImgW;
   const V a = VT::set1(kPixA), bc = VT::set1(kPixBC);
-  for (int n0 = 0; n0 < S; n0 += L) {
-    for (int y = 0; y < W; ++y) {
-      // The images come from anywhere in the dataset, often from the L3 or
-      // memory: ask for each lane's rows a few lines ahead.
-      if (y + kAhead < W)
-        for (int l = 0; l < L && n0 + l < nv; ++l)
-          __builtin_prefetch(img[n0 + l] + (y + kAhead) * W);
-      for (int c0 = 0; c0 < W; c0 += L) {
-        const int cc = c0 + L <= W ? c0 : W - L;
-        V r[L];
-        for (int l = 0; l < L; ++l) {
-          if (n0 + l < nv) {
-            const V f = VT::load_u8(img[n0 + l] + y * W + cc);
-            r[l] = VT::fma(f, a, VT::mul(f, bc));
-          } else {
-            r[l] = VT::zero();
-          }
-        }
-        VT::transpose(r);
-        float* dst = xT + ((y + 1) * kPadSide + cc + 1) * S + n0;
-        for (int k = 0; k < L; ++k) VT::store(dst + k * S, r[k]);
+  // The images come from anywhere in the dataset, often from the L3 or
+  // memory: ask for each lane's rows a few lines ahead.
+  if (y + kAhead < W)
+    for (int l = 0; l < L && n0 + l < nv; ++l) __builtin_prefetch(img[n0 + l] + (y + kAhead) * W);
+  for (int c0 = 0; c0 < W; c0 += L) {
+    const int cc = c0 + L <= W ? c0 : W - L;
+    V r[L];
+    for (int l = 0; l < L; ++l) {
+      if (n0 + l < nv) {
+        const V f = VT::load_u8(img[n0 + l] + y * W + cc);
+        r[l] = VT::fma(f, a, VT::mul(f, bc));
+      } else {
+        r[l] = VT::zero();
       }
     }
+    VT::transpose(r);
+    float* dst = xT + ((y + 1) * kPadSide + cc + 1) * S + n0;
+    for (int k = 0; k < L; ++k) VT::store(dst + k * S, r[k]);
   }
+}
+template <class VT>
+void bytes_to_lanes_impl(int nv, const std::uint8_t* const* img, float* xT) {
+  for (int n0 = 0; n0 < S; n0 += VT::L)
+    for (int y = 0; y < kImgW; ++y) bytes_row_to_lanes<VT>(nv, img, n0, y, xT);
 }
 
 // src (nv,len) -> dstT (len,S), lanes >= nv zeroed

@@ -56,7 +56,8 @@ class SimdBackend final : public Backend {
       float* xT = t_xT_.data() + std::size_t(t) * kXT;
       float* actT = t_actT_.data() + std::size_t(t) * kActT;
       k_.input_to_lanes(nv, x + std::size_t(c) * S * kImgPixels, xT);
-      k_.conv_pool_fwd(xT, 0, kConvC, w, b, t_pT_.data() + std::size_t(t) * kPT, nullptr, actT);
+      k_.conv_pool_fwd(nv, nullptr, xT, 0, kConvC, w, b, t_pT_.data() + std::size_t(t) * kPT,
+                       nullptr, actT);
       k_.from_lanes(nv, kActSize, actT, act + std::size_t(c) * S * kActSize);
     });
   }
@@ -321,13 +322,15 @@ class SimdBackend final : public Backend {
     }
     ~ImagesScope() { slot = nullptr; }
   };
-  // Chunk c's input -> xT: from the raw images while a *_bytes step runs,
-  // else from ws.x.
-  void input_chunk(int B, int c, const Workspace& ws, float* xT) {
-    if (images_)
-      k_.bytes_to_lanes(valid_in(B, c), images_ + std::size_t(c) * S, xT);
-    else
-      k_.input_to_lanes(valid_in(B, c), ws.x.data() + std::size_t(c) * S * kImgPixels, xT);
+  // Chunk c's input into xT and channels [c0,c1) of its conv block: while a
+  // *_bytes step runs, the kernel converts the raw images as it goes, else
+  // ws.x is laid out first.
+  void conv_chunk(int B, int c, const Params& p, const Workspace& ws, float* xT, int c0, int c1,
+                  std::uint16_t* w) {
+    const int nv = valid_in(B, c);
+    const std::uint8_t* const* img = images_ ? images_ + std::size_t(c) * S : nullptr;
+    if (!img) k_.input_to_lanes(nv, ws.x.data() + std::size_t(c) * S * kImgPixels, xT);
+    k_.conv_pool_fwd(nv, img, xT, c0, c1, p.conv_w.data(), p.conv_b.data(), pT(c), w, nullptr);
   }
 
   // Phase A task = h * chunks + c: half h of chunk c (so that with two
@@ -338,9 +341,7 @@ class SimdBackend final : public Backend {
   }
   void conv_half(int B, int task, const Params& p, const Workspace& ws) {
     const int nc = chunks_of(B), h = task / nc, c = task % nc;
-    input_chunk(B, c, ws, xT(c, h));
-    k_.conv_pool_fwd(xT(c, h), h * kHalfC, (h + 1) * kHalfC, p.conv_w.data(), p.conv_b.data(),
-                     pT(c), win(c), nullptr);
+    conv_chunk(B, c, p, ws, xT(c, h), h * kHalfC, (h + 1) * kHalfC, win(c));
   }
   void fc_half(int B, int task, const Params& p) {
     const int nc = chunks_of(B), h = task / nc, c = task % nc;
@@ -362,9 +363,7 @@ class SimdBackend final : public Backend {
   // forward_infer's chunk c: both halves of the conv block (no winners) into
   // the chunk's buffers, then the logits.
   void infer_conv(int B, int c, const Params& p, const Workspace& ws) {
-    input_chunk(B, c, ws, xT(c, 0));
-    k_.conv_pool_fwd(xT(c, 0), 0, kConvC, p.conv_w.data(), p.conv_b.data(), pT(c), nullptr,
-                     nullptr);
+    conv_chunk(B, c, p, ws, xT(c, 0), 0, kConvC, nullptr);
   }
   void infer_fc(int B, int c, const Params& p, Workspace& ws) {
     for (int h = 0; h < kHalves; ++h) k_.fc_fwd(pT(c), p.fc_w.data(), p.fc_b.data(), h, lg(c, h));
