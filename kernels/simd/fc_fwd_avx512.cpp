@@ -7,8 +7,9 @@
 
 namespace cnn::simd {
 
-void fc_fwd_avx512(const float* pT, const float* w, const float* b, int h, float* lgT) {
-  fc_fwd_impl<Avx512>(pT, w, b, h, lgT);
+void fc_fwd_avx512(int nch, const float* pT, const float* w, const float* b, int h, float* lgT,
+                   int lg_stride) {
+  fc_fwd_impl<Avx512>(nch, pT, w, b, h, lgT, lg_stride);
 }
 
 }  // namespace cnn::simd

@@ -19,22 +19,56 @@
 
 namespace cnn::simd {
 
-// The part of the logits from the features of half h, [784h, 784h+784): pT
-// (1568,S) w (1568,10) -> lgT (10,S), started from b (10) for h = 0 and from
-// zero for h = 1; the logits are part 0 + part 1.
-template <class VT>
-void fc_fwd_impl(const float* pT, const float* w, const float* b, int h, float* lgT) {
+// The part of the logits from the features of half h, [784h, 784h+784),
+// for nch chunks: chunk k's pT (1568,S) at pT + k*kPT, w (1568,10) -> its
+// lgT (10,S) at lgT + k*lg_stride, started from b (10) for h = 0 and from
+// zero for h = 1; the logits are part 0 + part 1. G lane groups (of one or
+// two chunks) go together, so that each weight broadcast feeds G FMAs: with
+// G = 1 the kernel issues 11 loads per 10 FMAs, more than the two load ports
+// carry per FMA pair; with AVX-512's G = 2 it is 12 loads per 20 FMAs, and
+// 20 accumulators still fit the 32 registers. Every lane's sum is the same
+// sequence either way.
+template <class VT, int G>
+inline void fc_fwd_groups(const float* const* x, const float* w, const float* b, int h,
+                          float* const* out) {
   using V = typename VT::V;
-  constexpr int L = VT::L;
-  for (int n0 = 0; n0 < S; n0 += L) {
-    V acc[kClasses];
-    for (int j = 0; j < kClasses; ++j) acc[j] = h == 0 ? VT::set1(b[j]) : VT::zero();
-    for (int i = h * kHalfFeat; i < (h + 1) * kHalfFeat; ++i) {
-      const V x = VT::load(pT + i * S + n0);
-      const float* wr = w + i * kClasses;
-      for (int j = 0; j < kClasses; ++j) acc[j] = VT::fma(x, VT::set1(wr[j]), acc[j]);
+  V acc[G][kClasses];
+  for (int g = 0; g < G; ++g)
+    for (int j = 0; j < kClasses; ++j) acc[g][j] = h == 0 ? VT::set1(b[j]) : VT::zero();
+  for (int i = h * kHalfFeat; i < (h + 1) * kHalfFeat; ++i) {
+    V xv[G];
+    for (int g = 0; g < G; ++g) xv[g] = VT::load(x[g] + i * S);
+    const float* wr = w + i * kClasses;
+    for (int j = 0; j < kClasses; ++j) {
+      const V wj = VT::set1(wr[j]);
+      for (int g = 0; g < G; ++g) acc[g][j] = VT::fma(xv[g], wj, acc[g][j]);
     }
-    for (int j = 0; j < kClasses; ++j) VT::store(lgT + j * S + n0, acc[j]);
+  }
+  for (int g = 0; g < G; ++g)
+    for (int j = 0; j < kClasses; ++j) VT::store(out[g] + j * S, acc[g][j]);
+}
+
+template <class VT>
+void fc_fwd_impl(int nch, const float* pT, const float* w, const float* b, int h, float* lgT,
+                 int lg_stride) {
+  constexpr int L = VT::L, kGroups = S / L;
+  constexpr int G = L >= 16 ? 2 : 1;
+  const int n = nch * kGroups;  // lane groups: group q = chunk q / kGroups, lanes (q % kGroups)*L
+  const auto x_of = [&](int q) { return pT + std::size_t(q / kGroups) * kPT + (q % kGroups) * L; };
+  const auto out_of = [&](int q) {
+    return lgT + std::size_t(q / kGroups) * lg_stride + (q % kGroups) * L;
+  };
+  int q = 0;
+  for (; q + G <= n; q += G) {
+    const float* x[G];
+    float* out[G];
+    for (int g = 0; g < G; ++g) x[g] = x_of(q + g), out[g] = out_of(q + g);
+    fc_fwd_groups<VT, G>(x, w, b, h, out);
+  }
+  for (; q < n; ++q) {
+    const float* x[1] = {x_of(q)};
+    float* out[1] = {out_of(q)};
+    fc_fwd_groups<VT, 1>(x, w, b, h, out);
   }
 }
 

@@ -6,8 +6,9 @@
 
 namespace cnn::simd {
 
-void fc_fwd_portable(const float* pT, const float* w, const float* b, int h, float* lgT) {
-  fc_fwd_impl<Portable>(pT, w, b, h, lgT);
+void fc_fwd_portable(int nch, const float* pT, const float* w, const float* b, int h, float* lgT,
+                     int lg_stride) {
+  fc_fwd_impl<Portable>(nch, pT, w, b, h, lgT, lg_stride);
 }
 
 }  // namespace cnn::simd

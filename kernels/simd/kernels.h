@@ -87,7 +87,9 @@ struct Kernels {
   // Part h of the logits: pT, w (1568,10) -> lgT, from the features of half h
   // only, started from b (10) when h = 0, from zero when h = 1. The logits
   // are part 0 + part 1.
-  void (*fc_fwd)(const float* pT, const float* w, const float* b, int h, float* lgT);
+  // nch chunks at once: chunk k's pT at pT + k*kPT, its part at lgT + k*lg_stride.
+  void (*fc_fwd)(int nch, const float* pT, const float* w, const float* b, int h, float* lgT,
+                 int lg_stride);
   // ---- loss and update (sample-major, like the interface) ----------------
   float (*softmax_xent)(int B, const float* logits, const std::uint8_t* labels, float scale,
                         float* probs, float* dlogits, float* losses);
@@ -135,7 +137,8 @@ void conv_pool_fwd_avx512(int nv, const std::uint8_t* const* img, float* xT, int
                           const float* w, const float* b, float* pT, std::uint16_t* win,
                           float* actT);
 void pool_fwd_avx512(const float* actT, float* pT, std::uint16_t* win);
-void fc_fwd_avx512(const float* pT, const float* w, const float* b, int h, float* lgT);
+void fc_fwd_avx512(int nch, const float* pT, const float* w, const float* b, int h, float* lgT,
+                   int lg_stride);
 float softmax_xent_avx512(int B, const float* logits, const std::uint8_t* labels, float scale,
                           float* probs, float* dlogits, float* losses);
 void sgd_update_avx512(float lr, float* p, const float* g, std::size_t n);
@@ -155,7 +158,8 @@ void from_lanes_avx2(int nv, int len, const float* srcT, float* dst);
 void conv_pool_fwd_avx2(int nv, const std::uint8_t* const* img, float* xT, int c0, int c1,
                         const float* w, const float* b, float* pT, std::uint16_t* win, float* actT);
 void pool_fwd_avx2(const float* actT, float* pT, std::uint16_t* win);
-void fc_fwd_avx2(const float* pT, const float* w, const float* b, int h, float* lgT);
+void fc_fwd_avx2(int nch, const float* pT, const float* w, const float* b, int h, float* lgT,
+                 int lg_stride);
 float softmax_xent_avx2(int B, const float* logits, const std::uint8_t* labels, float scale,
                         float* probs, float* dlogits, float* losses);
 void sgd_update_avx2(float lr, float* p, const float* g, std::size_t n);
@@ -175,7 +179,8 @@ void from_lanes_neon(int nv, int len, const float* srcT, float* dst);
 void conv_pool_fwd_neon(int nv, const std::uint8_t* const* img, float* xT, int c0, int c1,
                         const float* w, const float* b, float* pT, std::uint16_t* win, float* actT);
 void pool_fwd_neon(const float* actT, float* pT, std::uint16_t* win);
-void fc_fwd_neon(const float* pT, const float* w, const float* b, int h, float* lgT);
+void fc_fwd_neon(int nch, const float* pT, const float* w, const float* b, int h, float* lgT,
+                 int lg_stride);
 float softmax_xent_neon(int B, const float* logits, const std::uint8_t* labels, float scale,
                         float* probs, float* dlogits, float* losses);
 void sgd_update_neon(float lr, float* p, const float* g, std::size_t n);
@@ -196,7 +201,8 @@ void conv_pool_fwd_portable(int nv, const std::uint8_t* const* img, float* xT, i
                             const float* w, const float* b, float* pT, std::uint16_t* win,
                             float* actT);
 void pool_fwd_portable(const float* actT, float* pT, std::uint16_t* win);
-void fc_fwd_portable(const float* pT, const float* w, const float* b, int h, float* lgT);
+void fc_fwd_portable(int nch, const float* pT, const float* w, const float* b, int h, float* lgT,
+                     int lg_stride);
 float softmax_xent_portable(int B, const float* logits, const std::uint8_t* labels, float scale,
                             float* probs, float* dlogits, float* losses);
 void sgd_update_portable(float lr, float* p, const float* g, std::size_t n);

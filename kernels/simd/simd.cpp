@@ -23,6 +23,10 @@ namespace simd {
 namespace {
 
 int chunks_of(int B) { return (B + S - 1) / S; }
+// Chunks go in pairs where one thread handles several: fc_fwd reads each
+// weight once for both (kernels/simd/fc_fwd_impl.h).
+constexpr int kPair = 2;
+int pairs_of(int B) { return (chunks_of(B) + kPair - 1) / kPair; }
 int valid_in(int B, int c) { return std::min(S, B - c * S); }
 // The fc rows of channel ch's features: [row0(ch), row0(ch) + kPoolPixels).
 int row0(int ch) { return ch * kPoolPixels; }
@@ -81,7 +85,7 @@ class SimdBackend final : public Backend {
       float* in_t = t_pT_.data() + std::size_t(t) * kPT;
       float* lg = t_lg_.data() + std::size_t(t) * kHalves * kLg;
       k_.to_lanes(nv, kFeatures, in + std::size_t(c) * S * kFeatures, in_t);
-      for (int h = 0; h < kHalves; ++h) k_.fc_fwd(in_t, w, b, h, lg + h * kLg);
+      for (int h = 0; h < kHalves; ++h) k_.fc_fwd(1, in_t, w, b, h, lg + h * kLg, 0);
       store_logits(nv, lg, lg + kLg, logits + std::size_t(c) * S * kClasses);
     });
   }
@@ -154,7 +158,7 @@ class SimdBackend final : public Backend {
     fwd_ws_ = nullptr;
     par::FtzScope ftz(ftz_);
     if (!prof_) {
-      team_.run(kHalves * chunks_of(B), [&](int task, int) { phase_a(B, task, p, ws); });
+      team_.run(kHalves * pairs_of(B), [&](int task, int) { phase_a(B, task, p, ws); });
     } else {
       {
         OpScope s(prof_, "conv_fwd+pool_fwd", flops::conv_pool_fwd(B));
@@ -183,13 +187,14 @@ class SimdBackend final : public Backend {
         team_.run(chunks_of(B), [&](int c, int) { infer_conv(B, c, p, ws); });
       }
       OpScope s(prof_, "fc_fwd", flops::fc_fwd(B));
-      team_.run(chunks_of(B), [&](int c, int) { infer_fc(B, c, p, ws); });
+      team_.run(chunks_of(B), [&](int c, int) { infer_fc(B, c, c + 1, p, ws); });
       return;
     }
     team_.set_solo(infer_mode_.begin_step());
-    team_.run(chunks_of(B), [&](int c, int) {
-      infer_conv(B, c, p, ws);
-      infer_fc(B, c, p, ws);
+    team_.run(pairs_of(B), [&](int q, int) {
+      const int c0 = q * kPair, c1 = std::min(c0 + kPair, chunks_of(B));
+      for (int c = c0; c < c1; ++c) infer_conv(B, c, p, ws);
+      infer_fc(B, c0, c1, p, ws);
     });
     infer_mode_.end_step(B);
   }
@@ -259,7 +264,7 @@ class SimdBackend final : public Backend {
     par::FtzScope ftz(ftz_);
     team_.set_solo(train_mode_.begin_step());
     const int nc = chunks_of(B);
-    team_.run(kHalves * nc, [&](int task, int) { phase_a(B, task, p, ws); });
+    team_.run(kHalves * pairs_of(B), [&](int task, int) { phase_a(B, task, p, ws); });
     combine_logits(B, ws);
     const float scale = 1.0f / float(B);
     float* dl = ws.dlogits.data();
@@ -333,19 +338,23 @@ class SimdBackend final : public Backend {
     k_.conv_pool_fwd(nv, img, xT, c0, c1, p.conv_w.data(), p.conv_b.data(), pT(c), w, nullptr);
   }
 
-  // Phase A task = h * chunks + c: half h of chunk c (so that with two
-  // threads, thread 0 gets half 0 of every chunk).
+  // Phase A task = h * pairs + q: half h of the chunks of pair q (so that
+  // with two threads, thread 0 gets half 0 of every chunk).
   void phase_a(int B, int task, const Params& p, const Workspace& ws) {
-    conv_half(B, task, p, ws);
-    fc_half(B, task, p);
+    const int np = pairs_of(B), h = task / np, c0 = task % np * kPair,
+              c1 = std::min(c0 + kPair, chunks_of(B));
+    for (int c = c0; c < c1; ++c)
+      conv_chunk(B, c, p, ws, xT(c, h), h * kHalfC, (h + 1) * kHalfC, win(c));
+    k_.fc_fwd(c1 - c0, pT(c0), p.fc_w.data(), p.fc_b.data(), h, lg(c0, h), kHalves * kLg);
   }
+  // The profiled forward_train's tasks, h * chunks + c: half h of chunk c.
   void conv_half(int B, int task, const Params& p, const Workspace& ws) {
     const int nc = chunks_of(B), h = task / nc, c = task % nc;
     conv_chunk(B, c, p, ws, xT(c, h), h * kHalfC, (h + 1) * kHalfC, win(c));
   }
   void fc_half(int B, int task, const Params& p) {
     const int nc = chunks_of(B), h = task / nc, c = task % nc;
-    k_.fc_fwd(pT(c), p.fc_w.data(), p.fc_b.data(), h, lg(c, h));
+    k_.fc_fwd(1, pT(c), p.fc_w.data(), p.fc_b.data(), h, lg(c, h), kHalves * kLg);
   }
   // The logits of every chunk, part 0 + part 1, into ws.logits.
   void combine_logits(int B, Workspace& ws) {
@@ -365,10 +374,13 @@ class SimdBackend final : public Backend {
   void infer_conv(int B, int c, const Params& p, const Workspace& ws) {
     conv_chunk(B, c, p, ws, xT(c, 0), 0, kConvC, nullptr);
   }
-  void infer_fc(int B, int c, const Params& p, Workspace& ws) {
-    for (int h = 0; h < kHalves; ++h) k_.fc_fwd(pT(c), p.fc_w.data(), p.fc_b.data(), h, lg(c, h));
-    store_logits(valid_in(B, c), lg(c, 0), lg(c, 1),
-                 ws.logits.data() + std::size_t(c) * S * kClasses);
+  // ... and of chunks [c0,c1) together.
+  void infer_fc(int B, int c0, int c1, const Params& p, Workspace& ws) {
+    for (int h = 0; h < kHalves; ++h)
+      k_.fc_fwd(c1 - c0, pT(c0), p.fc_w.data(), p.fc_b.data(), h, lg(c0, h), kHalves * kLg);
+    for (int c = c0; c < c1; ++c)
+      store_logits(valid_in(B, c), lg(c, 0), lg(c, 1),
+                   ws.logits.data() + std::size_t(c) * S * kClasses);
   }
 
   // dlogits (B,10) -> the padded rows drow_ (fc dW) and each chunk's lanes dT (fc din).
