@@ -128,11 +128,13 @@ void conv_pool_fwd_kernel(int nv, const std::uint8_t* const* img, float* xT, int
   const V zero = VT::zero();
   for (int n0 = 0; n0 < S; n0 += L) {
     int rows = 0;  // image rows converted so far (with img)
+    const std::uint8_t* src[L] = {};
+    if (img) lane_images<VT>(nv, img, n0, src);
     for (int py = 0; py < kPoolW; ++py) {
       // Pooled row py reads padded rows 2py..2py+3 = image rows 2py-1..2py+2.
       if (img)
         for (const int need = 2 * py + 3 < kImgH ? 2 * py + 3 : kImgH; rows < need; ++rows)
-          bytes_row_to_lanes<VT>(nv, img, n0, rows, xT);
+          bytes_row_to_lanes<VT>(src, n0, rows, xT);
       for (int px = 0; px < kPoolW; ++px) {
         const float* p = xT + (2 * py * kPadSide + 2 * px) * S + n0;
         V d[4][4];

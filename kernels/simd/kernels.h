@@ -65,9 +65,6 @@ struct Kernels {
   // x (nv,784) -> xT interior [lanes >= nv zeroed]; the border is left alone
   // (the caller keeps it zero).
   void (*input_to_lanes)(int nv, const float* x, float* xT);
-  // The same from raw pixel bytes: img[n] (784 bytes) -> xT interior, each
-  // pixel byte / 255.0f exactly (kernels/common/pixels.h).
-  void (*bytes_to_lanes)(int nv, const std::uint8_t* const* img, float* xT);
   // src (nv,len) -> dstT (len,S) [lanes >= nv zeroed]
   void (*to_lanes)(int nv, int len, const float* src, float* dstT);
   // srcT (len,S) -> dst (nv,len)
@@ -76,10 +73,12 @@ struct Kernels {
   // Fused conv + bias + ReLU + 2x2 max-pool of channels [c0,c1). xT, w (72),
   // b (8) -> those channels' rows of pT, and win (may be nullptr), act (may
   // be nullptr: the primitive conv_fwd only). With img (not nullptr), the
-  // kernel first converts the nv images into xT's interior as bytes_to_lanes
-  // does (the same values), a few rows ahead of the windows that read them,
-  // so the conversion overlaps the arithmetic; xT then holds the input, for
-  // the backward pass. With img nullptr, xT must already hold it.
+  // kernel first converts the raw pixel bytes of the nv images img[n] (784
+  // each) into xT's interior, each exactly byte / 255.0f
+  // (kernels/common/pixels.h), lanes >= nv zeroed, a few rows ahead of the
+  // windows that read them, so the conversion overlaps the arithmetic; xT
+  // then holds the input, for the backward pass. With img nullptr, xT must
+  // already hold it (input_to_lanes).
   void (*conv_pool_fwd)(int nv, const std::uint8_t* const* img, float* xT, int c0, int c1,
                         const float* w, const float* b, float* pT, std::uint16_t* win, float* actT);
   // actT -> pT, win: max-pool of given activations (the primitive).
@@ -130,7 +129,6 @@ const Kernels& kernels_for(const std::string& isa);
 
 // ---- AVX-512 (kernels/simd/*_avx512.cpp) ----
 void input_to_lanes_avx512(int nv, const float* x, float* xT);
-void bytes_to_lanes_avx512(int nv, const std::uint8_t* const* img, float* xT);
 void to_lanes_avx512(int nv, int len, const float* src, float* dstT);
 void from_lanes_avx512(int nv, int len, const float* srcT, float* dst);
 void conv_pool_fwd_avx512(int nv, const std::uint8_t* const* img, float* xT, int c0, int c1,
@@ -152,7 +150,6 @@ void pool_bwd_avx512(const float* dpT, const std::uint16_t* win, const float* ac
 
 // ---- AVX2 + FMA (kernels/simd/*_avx2.cpp) ----
 void input_to_lanes_avx2(int nv, const float* x, float* xT);
-void bytes_to_lanes_avx2(int nv, const std::uint8_t* const* img, float* xT);
 void to_lanes_avx2(int nv, int len, const float* src, float* dstT);
 void from_lanes_avx2(int nv, int len, const float* srcT, float* dst);
 void conv_pool_fwd_avx2(int nv, const std::uint8_t* const* img, float* xT, int c0, int c1,
@@ -173,7 +170,6 @@ void pool_bwd_avx2(const float* dpT, const std::uint16_t* win, const float* actT
 
 // ---- NEON, AArch64 Advanced SIMD (kernels/simd/*_neon.cpp) ----
 void input_to_lanes_neon(int nv, const float* x, float* xT);
-void bytes_to_lanes_neon(int nv, const std::uint8_t* const* img, float* xT);
 void to_lanes_neon(int nv, int len, const float* src, float* dstT);
 void from_lanes_neon(int nv, int len, const float* srcT, float* dst);
 void conv_pool_fwd_neon(int nv, const std::uint8_t* const* img, float* xT, int c0, int c1,
@@ -194,7 +190,6 @@ void pool_bwd_neon(const float* dpT, const std::uint16_t* win, const float* actT
 
 // ---- portable (kernels/simd/*_portable.cpp) ----
 void input_to_lanes_portable(int nv, const float* x, float* xT);
-void bytes_to_lanes_portable(int nv, const std::uint8_t* const* img, float* xT);
 void to_lanes_portable(int nv, int len, const float* src, float* dstT);
 void from_lanes_portable(int nv, int len, const float* srcT, float* dst);
 void conv_pool_fwd_portable(int nv, const std::uint8_t* const* img, float* xT, int c0, int c1,

@@ -10,9 +10,6 @@ namespace cnn::simd {
 void input_to_lanes_avx2(int nv, const float* x, float* xT) {
   input_to_lanes_impl<Avx2>(nv, x, xT);
 }
-void bytes_to_lanes_avx2(int nv, const std::uint8_t* const* img, float* xT) {
-  bytes_to_lanes_impl<Avx2>(nv, img, xT);
-}
 void to_lanes_avx2(int nv, int len, const float* src, float* dstT) {
   to_lanes_impl<Avx2>(nv, len, src, dstT);
 }

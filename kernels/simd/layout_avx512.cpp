@@ -11,9 +11,6 @@ namespace cnn::simd {
 void input_to_lanes_avx512(int nv, const float* x, float* xT) {
   input_to_lanes_impl<Avx512>(nv, x, xT);
 }
-void bytes_to_lanes_avx512(int nv, const std::uint8_t* const* img, float* xT) {
-  bytes_to_lanes_impl<Avx512>(nv, img, xT);
-}
 void to_lanes_avx512(int nv, int len, const float* src, float* dstT) {
   to_lanes_impl<Avx512>(nv, len, src, dstT);
 }

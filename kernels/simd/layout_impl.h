@@ -10,6 +10,9 @@
 // logits) are moved one scalar at a time.
 #pragma once
 
+#include <type_traits>
+#include <utility>
+
 #include "kernels/common/pixels.h"
 #include "kernels/simd/kernels.h"
 
@@ -40,38 +43,49 @@ void input_to_lanes_impl(int nv, const float* x, float* xT) {
 // scaled to byte / 255.0f as kernels/common/pixels.h does (the multiply-add
 // there rounds exactly as the scalar formula), lanes >= nv zeroed. The
 // samples may lie anywhere (the trainer passes the dataset's own images).
-// bytes_row_to_lanes converts image row y of lane group n0 (the fused
-// conv_pool_fwd calls it row by row, a little ahead of the windows).
+// In pieces, for conv_pool_fwd, which converts row by row a little ahead
+// of its windows: lane_images gives lane group n0 its L image pointers (an
+// all-zero image for lanes >= nv), bytes_row_to_lanes converts one image
+// row of them.
 constexpr int kAhead = 6;  // image rows (of 28 bytes) to prefetch ahead
+// Whether the traits transpose L rows of L bytes themselves
+// (load_u8_transposed; AVX-512 does, with few shuffles).
+template <class VT, class = void>
+constexpr bool kHasU8Transposed = false;
 template <class VT>
-inline void bytes_row_to_lanes(int nv, const std::uint8_t* const* img, int n0, int y, float* xT) {
+constexpr bool kHasU8Transposed<
+    VT, std::void_t<decltype(VT::load_u8_transposed(std::declval<const std::uint8_t* const*>(), 0,
+                                                    std::declval<typename VT::V*>()))>> = true;
+template <class VT>
+inline void lane_images(int nv, const std::uint8_t* const* img, int n0, const std::uint8_t** src) {
+  static const std::uint8_t blank[kImgPixels] = {};
+  for (int l = 0; l < VT::L; ++l) src[l] = n0 + l < nv ? img[n0 + l] : blank;
+}
+template <class VT>
+inline void bytes_row_to_lanes(const std::uint8_t* const* src, int n0, int y, float* xT) {
   using V = typename VT::V;
   constexpr int L = VT::L, W = kImgW;
   const V a = VT::set1(kPixA), bc = VT::set1(kPixBC);
   // The images come from anywhere in the dataset, often from the L3 or
   // memory: ask for each lane's rows a few lines ahead.
   if (y + kAhead < W)
-    for (int l = 0; l < L && n0 + l < nv; ++l) __builtin_prefetch(img[n0 + l] + (y + kAhead) * W);
+    for (int l = 0; l < L; ++l) __builtin_prefetch(src[l] + (y + kAhead) * W);
   for (int c0 = 0; c0 < W; c0 += L) {
-    const int cc = c0 + L <= W ? c0 : W - L;
+    const int cc = c0 + L <= W ? c0 : W - L, off = y * W + cc;
     V r[L];
-    for (int l = 0; l < L; ++l) {
-      if (n0 + l < nv) {
-        const V f = VT::load_u8(img[n0 + l] + y * W + cc);
+    if constexpr (kHasU8Transposed<VT>) {  // transpose the bytes, then convert
+      VT::load_u8_transposed(src, off, r);
+      for (int k = 0; k < L; ++k) r[k] = VT::fma(r[k], a, VT::mul(r[k], bc));
+    } else {  // convert each image's row, then transpose the floats
+      for (int l = 0; l < L; ++l) {
+        const V f = VT::load_u8(src[l] + off);
         r[l] = VT::fma(f, a, VT::mul(f, bc));
-      } else {
-        r[l] = VT::zero();
       }
+      VT::transpose(r);
     }
-    VT::transpose(r);
     float* dst = xT + ((y + 1) * kPadSide + cc + 1) * S + n0;
     for (int k = 0; k < L; ++k) VT::store(dst + k * S, r[k]);
   }
-}
-template <class VT>
-void bytes_to_lanes_impl(int nv, const std::uint8_t* const* img, float* xT) {
-  for (int n0 = 0; n0 < S; n0 += VT::L)
-    for (int y = 0; y < kImgW; ++y) bytes_row_to_lanes<VT>(nv, img, n0, y, xT);
 }
 
 // src (nv,len) -> dstT (len,S), lanes >= nv zeroed

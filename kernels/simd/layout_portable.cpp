@@ -10,9 +10,6 @@ namespace cnn::simd {
 void input_to_lanes_portable(int nv, const float* x, float* xT) {
   input_to_lanes_impl<Portable>(nv, x, xT);
 }
-void bytes_to_lanes_portable(int nv, const std::uint8_t* const* img, float* xT) {
-  bytes_to_lanes_impl<Portable>(nv, img, xT);
-}
 void to_lanes_portable(int nv, int len, const float* src, float* dstT) {
   to_lanes_impl<Portable>(nv, len, src, dstT);
 }

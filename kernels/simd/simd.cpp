@@ -288,8 +288,8 @@ class SimdBackend final : public Backend {
     return loss;
   }
 
-  // On raw bytes: the chunks' input stages read the images themselves
-  // (bytes_to_lanes), each half its own copy, so nothing is gathered and no
+  // On raw bytes: conv_pool_fwd reads the images itself, row by row, each
+  // half into its own copy of the input, so nothing is gathered and no
   // core reads input another core wrote. Profiling runs the default (the
   // gather timed on its own, then the four steps).
   float train_step_bytes(int B, const std::uint8_t* const* images, float lr, Params& p,

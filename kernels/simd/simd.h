@@ -14,12 +14,14 @@
 // contiguous block each), so the cores exchange only logits and their
 // gradient. By kernel-table member (the function of ISA X is member_X, e.g.
 // conv_pool_fwd_avx2):
-//  phase A, one task per (half, chunk): bytes_to_lanes (or input_to_lanes
-//           from ws.x), each half its own copy; conv_pool_fwd of the half's
-//           channels (conv by Winograd F(2x2,3x3) + bias + ReLU + 2x2
-//           max-pool in one pass, keeping the pooled features and 2 bits of
-//           winner per pooled output, no 8x28x28 activation); fc_fwd of the
-//           half's 784 features (one part of the logits).
+//  phase A, one task per (half, pair of chunks): conv_pool_fwd of the
+//           half's channels (the raw image bytes converted into the lane
+//           layout row by row as the windows need them, each half its own
+//           copy, or input_to_lanes from ws.x first; conv by Winograd
+//           F(2x2,3x3) + bias + ReLU + 2x2 max-pool in one pass, keeping the
+//           pooled features and 2 bits of winner per pooled output, no
+//           8x28x28 activation); fc_fwd of the half's 784 features for both
+//           chunks at once (one part of the logits).
 //  serial:  logits = part 0 + part 1; softmax_xent per chunk (each sample's
 //           loss kept); the dlogits in lanes and as padded rows.
 //  phase B, one task per channel: for every chunk fc_bwd_din of the
