@@ -24,9 +24,9 @@ namespace {
 
 int chunks_of(int B) { return (B + S - 1) / S; }
 // Chunks go in pairs where one thread handles several: fc_fwd reads each
-// weight once for both (kernels/simd/fc_fwd_impl.h).
+// weight once for both (kernels/simd/fc_fwd_impl.h). The grouping does not
+// change a bit of the result.
 constexpr int kPair = 2;
-int pairs_of(int B) { return (chunks_of(B) + kPair - 1) / kPair; }
 int valid_in(int B, int c) { return std::min(S, B - c * S); }
 // The fc rows of channel ch's features: [row0(ch), row0(ch) + kPoolPixels).
 int row0(int ch) { return ch * kPoolPixels; }
@@ -158,7 +158,7 @@ class SimdBackend final : public Backend {
     fwd_ws_ = nullptr;
     par::FtzScope ftz(ftz_);
     if (!prof_) {
-      team_.run(kHalves * pairs_of(B), [&](int task, int) { phase_a(B, task, p, ws); });
+      team_.run(kHalves * groups_of(B, kHalves), [&](int task, int) { phase_a(B, task, p, ws); });
     } else {
       {
         OpScope s(prof_, "conv_fwd+pool_fwd", flops::conv_pool_fwd(B));
@@ -191,8 +191,9 @@ class SimdBackend final : public Backend {
       return;
     }
     team_.set_solo(infer_mode_.begin_step());
-    team_.run(pairs_of(B), [&](int q, int) {
-      const int c0 = q * kPair, c1 = std::min(c0 + kPair, chunks_of(B));
+    const int per = per_group(B, 1);
+    team_.run(groups_of(B, 1), [&](int q, int) {
+      const int c0 = q * per, c1 = std::min(c0 + per, chunks_of(B));
       for (int c = c0; c < c1; ++c) infer_conv(B, c, p, ws);
       infer_fc(B, c0, c1, p, ws);
     });
@@ -264,7 +265,7 @@ class SimdBackend final : public Backend {
     par::FtzScope ftz(ftz_);
     team_.set_solo(train_mode_.begin_step());
     const int nc = chunks_of(B);
-    team_.run(kHalves * pairs_of(B), [&](int task, int) { phase_a(B, task, p, ws); });
+    team_.run(kHalves * groups_of(B, kHalves), [&](int task, int) { phase_a(B, task, p, ws); });
     combine_logits(B, ws);
     const float scale = 1.0f / float(B);
     float* dl = ws.dlogits.data();
@@ -338,11 +339,11 @@ class SimdBackend final : public Backend {
     k_.conv_pool_fwd(nv, img, xT, c0, c1, p.conv_w.data(), p.conv_b.data(), pT(c), w, nullptr);
   }
 
-  // Phase A task = h * pairs + q: half h of the chunks of pair q (so that
+  // Phase A task = h * groups + q: half h of the chunks of group q (so that
   // with two threads, thread 0 gets half 0 of every chunk).
   void phase_a(int B, int task, const Params& p, const Workspace& ws) {
-    const int np = pairs_of(B), h = task / np, c0 = task % np * kPair,
-              c1 = std::min(c0 + kPair, chunks_of(B));
+    const int per = per_group(B, kHalves), ng = groups_of(B, kHalves), h = task / ng,
+              c0 = task % ng * per, c1 = std::min(c0 + per, chunks_of(B));
     for (int c = c0; c < c1; ++c)
       conv_chunk(B, c, p, ws, xT(c, h), h * kHalfC, (h + 1) * kHalfC, win(c));
     k_.fc_fwd(c1 - c0, pT(c0), p.fc_w.data(), p.fc_b.data(), h, lg(c0, h), kHalves * kLg);
@@ -475,6 +476,15 @@ class SimdBackend final : public Backend {
     fwd_ws_ = nullptr;
   }
 
+  // Chunks per task when each chunk makes `split` tasks (the halves): a
+  // pair while every thread still gets a task, else one; and the groups.
+  int per_group(int B, int split) const {
+    return split * chunks_of(B) >= kPair * threads_ ? kPair : 1;
+  }
+  int groups_of(int B, int split) const {
+    const int per = per_group(B, split);
+    return (chunks_of(B) + per - 1) / per;
+  }
   float* xT(int c, int h) { return xT_.data() + (std::size_t(c) * kHalves + h) * kXT; }
   float* pT(int c) { return pT_.data() + std::size_t(c) * kPT; }
   float* dpT(int c) { return dpT_.data() + std::size_t(c) * kPT; }
