@@ -175,8 +175,9 @@ class SimdBackend final : public Backend {
     fwd_ws_ = &ws;
     fwd_B_ = B;
   }
-  // Inference has no backward to keep data local for: one task per chunk,
-  // both halves, with the same arithmetic as training.
+  // Inference has no backward to keep data local for: one task per chunk
+  // (or pair of chunks, see per_group), both halves, with the same
+  // arithmetic as training.
   void forward_infer(int B, const Params& p, Workspace& ws) override {
     reserve(B);
     fwd_ws_ = nullptr;  // the chunk buffers now hold this batch, not a training one
