@@ -13,10 +13,15 @@
 // window with two rounds of blends (columns by dx, then rows by dy), and the
 // 9 weight sums and the bias sum take one FMA / add each. A window whose
 // gradient is zero in every lane of the group is skipped on the paths of 8
-// lanes or fewer, and computed on AVX-512: with 16 lanes fewer windows are
-// all zero, and the test's data-dependent branch cost more than it saved
-// (3-epoch training on the README's Xeon: AVX-512 0.211 s without the skip,
-// 0.220 s with it; AVX2 0.444 s without, 0.435 s with).
+// lanes or fewer and in a chunk with missing samples, and computed in a full
+// chunk on AVX-512: with 16 live lanes fewer windows are all zero, and the
+// test's data-dependent branch cost more than it saved (3-epoch training on
+// the README's Xeon: AVX-512 0.211 s without the skip, 0.220 s with it; AVX2
+// 0.444 s without, 0.435 s with; --batch 1, one thread, one epoch: 1.79 s
+// without, 1.60 s with). Skipping adds nothing but zeros, so the bits are
+// the same either way. The choice is a template parameter, made once per
+// call: as a run-time flag tested in the window loop it made the AVX-512
+// training 5% slower (0.222-0.227 s against 0.211).
 //
 // The gradient sums stay per lane (per sample) in registers for a whole
 // filter and are stored to cpart; the backend adds the lanes and chunks in a
@@ -31,15 +36,14 @@
 namespace cnn::simd {
 
 // Channels [c0,c1): xT (30,30,S) dpT (1568,S) win (1568,2) -> their part of
-// cpart (8,10,S)
-template <class VT>
-void conv_pool_bwd_impl(const float* xT, int c0, int c1, const float* dpT, const std::uint16_t* win,
-                        float* cpart) {
+// cpart (8,10,S); kSkip: skip the windows whose gradient is zero in all lanes.
+template <class VT, bool kSkip>
+void conv_pool_bwd_kernel(const float* xT, int c0, int c1, const float* dpT,
+                          const std::uint16_t* win, float* cpart) {
   using V = typename VT::V;
   using M = typename VT::M;
   constexpr int L = VT::L;
   constexpr unsigned kLanes = (1u << L) - 1u;
-  constexpr bool kSkipZero = L <= 8;
   const V zero = VT::zero();
   for (int n0 = 0; n0 < S; n0 += L) {
     for (int c = c0; c < c1; ++c) {
@@ -49,7 +53,7 @@ void conv_pool_bwd_impl(const float* xT, int c0, int c1, const float* dpT, const
         for (int px = 0; px < kPoolW; ++px) {
           const int i = c * kPoolPixels + py * kPoolW + px;
           const V g = VT::load(dpT + i * S + n0);
-          if (kSkipZero && VT::bits(VT::eq(g, zero)) == kLanes) continue;
+          if (kSkip && VT::bits(VT::eq(g, zero)) == kLanes) continue;
           const M mdy = (VT::from_bits((unsigned(win[2 * i]) >> n0) & kLanes));
           const M mdx = (VT::from_bits((unsigned(win[2 * i + 1]) >> n0) & kLanes));
           const float* p = xT + (2 * py * kPadSide + 2 * px) * S + n0;
@@ -69,6 +73,16 @@ void conv_pool_bwd_impl(const float* xT, int c0, int c1, const float* dpT, const
       for (int k = 0; k < kCPartK; ++k) VT::store(cpart + (c * kCPartK + k) * S + n0, acc[k]);
     }
   }
+}
+
+// The same for a chunk with nv valid samples, the skip chosen as above.
+template <class VT>
+void conv_pool_bwd_impl(int nv, const float* xT, int c0, int c1, const float* dpT,
+                        const std::uint16_t* win, float* cpart) {
+  if (VT::L <= 8 || nv < S)
+    conv_pool_bwd_kernel<VT, true>(xT, c0, c1, dpT, win, cpart);
+  else
+    conv_pool_bwd_kernel<VT, false>(xT, c0, c1, dpT, win, cpart);
 }
 
 // xT (30,30,S) dactT (8,784,S) -> cpart (8,10,S): the dense weight gradient

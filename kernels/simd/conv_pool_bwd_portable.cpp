@@ -7,9 +7,9 @@
 
 namespace cnn::simd {
 
-void conv_pool_bwd_portable(const float* xT, int c0, int c1, const float* dpT,
+void conv_pool_bwd_portable(int nv, const float* xT, int c0, int c1, const float* dpT,
                             const std::uint16_t* win, float* cpart) {
-  conv_pool_bwd_impl<Portable>(xT, c0, c1, dpT, win, cpart);
+  conv_pool_bwd_impl<Portable>(nv, xT, c0, c1, dpT, win, cpart);
 }
 void conv_bwd_portable(const float* xT, const float* dactT, float* cpart) {
   conv_bwd_impl<Portable>(xT, dactT, cpart);

@@ -103,10 +103,10 @@ struct Kernels {
   void (*fc_bwd_dw)(int nb, const float* pT, const float* drow, int i0, int i1, float* dw);
   // (fc db has no entry: every backend calls cnn::fc_bwd_db, kernels/common/fc_bwd_db.h.)
   // Fused pool backward + ReLU mask + conv weight/bias gradient, from the
-  // winner pixels only, of channels [c0,c1): xT, dpT (already masked), win
-  // -> channels [c0,c1) of cpart.
-  void (*conv_pool_bwd)(const float* xT, int c0, int c1, const float* dpT, const std::uint16_t* win,
-                        float* cpart);
+  // winner pixels only, of channels [c0,c1) of a chunk with nv valid
+  // samples: xT, dpT (already masked), win -> channels [c0,c1) of cpart.
+  void (*conv_pool_bwd)(int nv, const float* xT, int c0, int c1, const float* dpT,
+                        const std::uint16_t* win, float* cpart);
   // Dense conv weight gradient from a full dact (the primitive): xT, dactT -> cpart.
   void (*conv_bwd)(const float* xT, const float* dactT, float* cpart);
   // dpT, win, actT -> dactT: the pooled gradient at each winner, where act > 0.
@@ -143,7 +143,7 @@ void sgd_update_avx512(float lr, float* p, const float* g, std::size_t n);
 void fc_bwd_din_avx512(int nv, const float* pT, const float* w, const float* dT, int i0, int i1,
                        float* dpT, bool relu_mask);
 void fc_bwd_dw_avx512(int nb, const float* pT, const float* drow, int i0, int i1, float* dw);
-void conv_pool_bwd_avx512(const float* xT, int c0, int c1, const float* dpT,
+void conv_pool_bwd_avx512(int nv, const float* xT, int c0, int c1, const float* dpT,
                           const std::uint16_t* win, float* cpart);
 void conv_bwd_avx512(const float* xT, const float* dactT, float* cpart);
 void pool_bwd_avx512(const float* dpT, const std::uint16_t* win, const float* actT, float* dactT);
@@ -163,8 +163,8 @@ void sgd_update_avx2(float lr, float* p, const float* g, std::size_t n);
 void fc_bwd_din_avx2(int nv, const float* pT, const float* w, const float* dT, int i0, int i1,
                      float* dpT, bool relu_mask);
 void fc_bwd_dw_avx2(int nb, const float* pT, const float* drow, int i0, int i1, float* dw);
-void conv_pool_bwd_avx2(const float* xT, int c0, int c1, const float* dpT, const std::uint16_t* win,
-                        float* cpart);
+void conv_pool_bwd_avx2(int nv, const float* xT, int c0, int c1, const float* dpT,
+                        const std::uint16_t* win, float* cpart);
 void conv_bwd_avx2(const float* xT, const float* dactT, float* cpart);
 void pool_bwd_avx2(const float* dpT, const std::uint16_t* win, const float* actT, float* dactT);
 
@@ -183,8 +183,8 @@ void sgd_update_neon(float lr, float* p, const float* g, std::size_t n);
 void fc_bwd_din_neon(int nv, const float* pT, const float* w, const float* dT, int i0, int i1,
                      float* dpT, bool relu_mask);
 void fc_bwd_dw_neon(int nb, const float* pT, const float* drow, int i0, int i1, float* dw);
-void conv_pool_bwd_neon(const float* xT, int c0, int c1, const float* dpT, const std::uint16_t* win,
-                        float* cpart);
+void conv_pool_bwd_neon(int nv, const float* xT, int c0, int c1, const float* dpT,
+                        const std::uint16_t* win, float* cpart);
 void conv_bwd_neon(const float* xT, const float* dactT, float* cpart);
 void pool_bwd_neon(const float* dpT, const std::uint16_t* win, const float* actT, float* dactT);
 
@@ -204,7 +204,7 @@ void sgd_update_portable(float lr, float* p, const float* g, std::size_t n);
 void fc_bwd_din_portable(int nv, const float* pT, const float* w, const float* dT, int i0, int i1,
                          float* dpT, bool relu_mask);
 void fc_bwd_dw_portable(int nb, const float* pT, const float* drow, int i0, int i1, float* dw);
-void conv_pool_bwd_portable(const float* xT, int c0, int c1, const float* dpT,
+void conv_pool_bwd_portable(int nv, const float* xT, int c0, int c1, const float* dpT,
                             const std::uint16_t* win, float* cpart);
 void conv_bwd_portable(const float* xT, const float* dactT, float* cpart);
 void pool_bwd_portable(const float* dpT, const std::uint16_t* win, const float* actT, float* dactT);

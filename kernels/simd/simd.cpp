@@ -406,12 +406,12 @@ class SimdBackend final : public Backend {
                     true);
   }
   void conv_bwd_block(int B, int ch) {
-    for (int c = 0; c < chunks_of(B); ++c) conv_bwd_part(c, ch);
+    for (int c = 0; c < chunks_of(B); ++c) conv_bwd_part(B, c, ch);
   }
   // Channel ch of chunk c's conv gradient (from its half's input copy), and
   // its lane sums.
-  void conv_bwd_part(int c, int ch) {
-    k_.conv_pool_bwd(xT(c, ch / kHalfC), ch, ch + 1, dpT(c), win(c), cpart(c));
+  void conv_bwd_part(int B, int c, int ch) {
+    k_.conv_pool_bwd(valid_in(B, c), xT(c, ch / kHalfC), ch, ch + 1, dpT(c), win(c), cpart(c));
     lane_sums(cpart(c), ch, ch + 1, csum(c));
   }
   // Rows of channel ch of fc dW, each summed over the whole batch in sample order.
