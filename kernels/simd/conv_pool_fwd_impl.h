@@ -26,15 +26,21 @@
 // magnitudes; with small whole numbers (the exact tests) it is exact, since
 // U then holds halves and every intermediate is a short dyadic number.
 //
-// Pooling takes the strictly greater value scanning the window row by row,
-// so the first maximum wins ties, as the reference. Without winners to keep
-// (inference) it takes three maxima instead: for finite values the same
-// pooled value, and after the ReLU the same bits (a tie of -0 and +0 becomes
-// +0 either way). The fused kernel pools
-// the pre-activations and applies ReLU to the winner: max(ReLU(a)) =
+// Pooling keeps the first maximum, as the reference: within a row the
+// right output wins only if strictly greater, and the second row only if its
+// larger output is strictly greater than the first row's. Each row's two
+// outputs share a term (r[1] below), so the kernel compares the rest before
+// adding it; rounding is monotonic, so the pooled value is the largest of
+// the outputs as computed, and a winner differs from a comparison of the
+// rounded outputs only where rounding makes two of them equal. Without
+// winners to keep (inference) it takes maxima instead of compares and
+// blends: for finite values the same pooled value, and after the ReLU the
+// same bits (a tie of -0 and +0 becomes +0 either way). The fused kernel
+// pools the pre-activations and applies ReLU to the winner: max(ReLU(a)) =
 // ReLU(max(a)), and the winner differs from the reference's only when the
 // whole window is <= 0, where the pooled value is 0 and the ReLU mask zeroes
-// the gradient anyway.
+// the gradient anyway. (The exact tests use small whole numbers, where
+// nothing rounds.)
 //
 // Loop order: pooled row, window (its 16 input vectors and their transform
 // stay in registers), then the 8 filters. Given the raw images, the kernel
