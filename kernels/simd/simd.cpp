@@ -358,9 +358,10 @@ class SimdBackend final : public Backend {
     const int nc = chunks_of(B), h = task / nc, c = task % nc;
     k_.fc_fwd(1, pT(c), p.fc_w.data(), p.fc_b.data(), h, lg(c, h), kHalves * kLg);
   }
-  // The logits of every chunk, part 0 + part 1, into ws.logits.
-  void combine_logits(int B, Workspace& ws) {
-    for (int c = 0; c < chunks_of(B); ++c)
+  // The logits of chunks [c0,c1) (default: every chunk), part 0 + part 1,
+  // into ws.logits.
+  void combine_logits(int B, Workspace& ws, int c0 = 0, int c1 = -1) {
+    for (int c = c0; c < (c1 < 0 ? chunks_of(B) : c1); ++c)
       store_logits(valid_in(B, c), lg(c, 0), lg(c, 1),
                    ws.logits.data() + std::size_t(c) * S * kClasses);
   }
@@ -380,9 +381,7 @@ class SimdBackend final : public Backend {
   void infer_fc(int B, int c0, int c1, const Params& p, Workspace& ws) {
     for (int h = 0; h < kHalves; ++h)
       k_.fc_fwd(c1 - c0, pT(c0), p.fc_w.data(), p.fc_b.data(), h, lg(c0, h), kHalves * kLg);
-    for (int c = c0; c < c1; ++c)
-      store_logits(valid_in(B, c), lg(c, 0), lg(c, 1),
-                   ws.logits.data() + std::size_t(c) * S * kClasses);
+    combine_logits(B, ws, c0, c1);
   }
 
   // dlogits (B,10) -> the padded rows drow_ (fc dW) and each chunk's lanes dT (fc din).
