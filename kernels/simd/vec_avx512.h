@@ -48,6 +48,12 @@ struct Avx512 {
   static V max(V a, V b) { return _mm512_max_ps(a, b); }
   static V fma(V a, V b, V c) { return _mm512_fmadd_ps(a, b, c); }    // a*b + c
   static V fnma(V a, V b, V c) { return _mm512_fnmadd_ps(a, b, c); }  // c - a*b
+  // a, as a value of its own in a register (an empty asm hides where it
+  // came from): see vec_portable.h.
+  static V in_reg(V a) {
+    asm("" : "+v"(a));
+    return a;
+  }
   static V round(V a) {
     return _mm512_roundscale_ps(a, _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC);
   }

@@ -50,6 +50,7 @@ struct Neon {
   static V max(V a, V b) { return vbslq_f32(vcgtq_f32(a, b), a, b); }
   static V fma(V a, V b, V c) { return vfmaq_f32(c, a, b); }
   static V fnma(V a, V b, V c) { return vfmsq_f32(c, a, b); }
+  static V in_reg(V a) { return a; }
   static V round(V a) { return vrndnq_f32(a); }  // to nearest, ties to even (as AVX)
   static V pow2i(V n) {
     const int32x4_t e = vaddq_s32(vcvtnq_s32_f32(n), vdupq_n_s32(127));

@@ -15,6 +15,10 @@
 //   add sub mul div max   lane-wise
 //   fma(a,b,c)            a*b + c (fused on the AVX paths, two roundings here)
 //   fnma(a,b,c)           c - a*b
+//   in_reg(a)             a, which the compiler must hold in a register of its
+//                         own (a scheduling hint for the x86 paths: an FMA
+//                         may then overwrite it instead of a copy of another
+//                         operand; the identity elsewhere)
 //   round pow2i           nearest integer; 2^n for integer n in [-126, 127]
 //   gt eq                 predicates (ordered: false for NaN)
 //   blend(m,a,b)          m ? b : a        maskz(m,a)   m ? a : 0
@@ -146,6 +150,7 @@ struct Portable {
   static V max(V a, V b) { return blend(gt(a, b), b, a); }  // a > b ? a : b
   static V fma(V a, V b, V c) { return add(mul(a, b), c); }
   static V fnma(V a, V b, V c) { return sub(c, mul(a, b)); }
+  static V in_reg(V a) { return a; }
   // Round to nearest by the 1.5*2^23 trick (exact for |a| < 2^22, the range
   // the exponential uses; not folded away without fast-math flags).
   static V round(V a) { return sub(add(a, set1(12582912.0f)), set1(12582912.0f)); }
