@@ -124,8 +124,15 @@ ModeChooser::ModeChooser() {
 bool ModeChooser::begin_step() {
   if (fixed_ != Fixed::no) return fixed_ == Fixed::solo;
   if (!probing_ && until_probe_ <= 0) {
+    // About kProbeSamples samples, in kMinProbeSteps..kProbeSteps steps, so
+    // that a probe of large batches (the test-set evaluation) costs no more
+    // than one of training batches. A probe of the team starts with a few
+    // steps that only wake the workers; a solo probe needs none.
+    const int per = std::max(1, last_samples_);
     probing_ = true;
-    probe_left_ = kProbeSteps + kWarmupSteps;  // the first steps only wake the workers
+    probe_steps_ = std::clamp((kProbeSamples + per - 1) / per, kMinProbeSteps, kProbeSteps);
+    const int warm = solo_ ? std::clamp((kWarmupSamples + per - 1) / per, 1, kWarmupSteps) : 0;
+    probe_left_ = probe_steps_ + warm;
     probe_n_ = 0;
   }
   if (!started_) {
@@ -143,8 +150,9 @@ void ModeChooser::end_step(int samples) {
   const double dt = std::chrono::duration<double>(t - t0_).count();
   t0_ = t;
   const int cur = solo_ ? 1 : 0, other = 1 - cur;
+  last_samples_ = samples;
   if (probing_) {
-    if (probe_left_-- > kProbeSteps) return;  // a warm-up step: not counted
+    if (probe_left_-- > probe_steps_) return;  // a warm-up step: not counted
     probe_[probe_n_++] = dt / std::max(1, samples);
     if (probe_left_ > 0) return;
     probing_ = false;

@@ -120,7 +120,9 @@ class ModeChooser {
   void end_step(int samples);
 
  private:
-  static constexpr int kProbeSteps = 8, kWarmupSteps = 4, kMinInterval = 32, kMaxInterval = 4096;
+  static constexpr int kProbeSteps = 8, kMinProbeSteps = 3, kWarmupSteps = 4;
+  static constexpr int kProbeSamples = 256, kWarmupSamples = 128;
+  static constexpr int kMinInterval = 32, kMaxInterval = 4096;
   // A probe of the team starts with cold workers (asleep, their caches
   // taken by the caller's solo steps): the team is adopted unless it is
   // measured clearly slower, the solo mode only when clearly faster.
@@ -135,7 +137,9 @@ class ModeChooser {
   int until_probe_ = 8;   // steps of the current mode before the next probe
   int interval_ = kMinInterval;
   int probe_left_ = 0;
-  double avg_[2] = {0, 0};  // seconds per sample: [0] team, [1] solo
+  int probe_steps_ = kProbeSteps;  // the current probe's counted steps
+  int last_samples_ = 0;           // the previous step's batch
+  double avg_[2] = {0, 0};         // seconds per sample: [0] team, [1] solo
   bool have_[2] = {false, false};
   double probe_[kProbeSteps] = {};  // the probe's seconds per sample, step by step
   int probe_n_ = 0;
