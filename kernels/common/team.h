@@ -112,7 +112,8 @@ class Team {
 // measurements); unset or "auto" lets the chooser decide.
 class ModeChooser {
  public:
-  ModeChooser();
+  // now: the clock in seconds (tests pass a fake one); default steady_clock.
+  explicit ModeChooser(double (*now)() = nullptr);
   // Whether the coming step should run solo; call end_step() after it. A
   // step is timed from the end of the previous one, so work the caller runs
   // between steps on the same team (the trainer's gather) counts too.
@@ -128,8 +129,9 @@ class ModeChooser {
   // measured clearly slower, the solo mode only when clearly faster.
   static constexpr double kTeamBias = 1.15;
   static constexpr double kOutlier = 4.0;
-  using Clock = std::chrono::steady_clock;
-  Clock::time_point t0_;  // when the previous step ended
+  double seconds() const;
+  double (*now_)() = nullptr;
+  double t0_ = 0;  // when the previous step ended
   bool started_ = false;
   enum class Fixed { no, team, solo } fixed_ = Fixed::no;
   bool solo_ = false;     // the current mode
