@@ -184,6 +184,28 @@ TEST(ModeChooser, OneDelayedStepDoesNotFlipTheMode) {
   for (bool s : next) EXPECT_FALSE(s);
 }
 
+// The run's first steps are slow (workers starting, caches and pages cold):
+// measured, the first one took 3x the steady time. Counted, they made the
+// team look slower than the first solo probe, and the run went solo for
+// ~70 steps.
+TEST(ModeChooser, SlowFirstStepsDoNotSendTheRunSolo) {
+  NoModeEnv env;
+  g_now = 0;
+  par::ModeChooser mc(fake_now);
+  const double team_s = 1e-6, solo_s = 1.7e-6;
+  const double first[4] = {3.5, 1.8, 1.4, 1.3};  // times the steady team time
+  for (double f : first) {
+    ASSERT_FALSE(mc.begin_step());
+    g_now += 32 * f * team_s;
+    mc.end_step(32);
+  }
+  const std::vector<bool> solo = drive(mc, 300, 32, team_s, solo_s);
+  int solo_steps = 0;
+  for (bool s : solo) solo_steps += s;
+  EXPECT_EQ(solo_steps, 3 * 8);  // the three solo probes of these 300 steps, nothing else
+  EXPECT_EQ(runs_of(solo, true).size(), 3u);
+}
+
 TEST(ModeChooser, EnvironmentFixesTheMode) {
   NoModeEnv env;
   for (const char* mode : {"solo", "team"}) {

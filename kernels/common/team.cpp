@@ -176,6 +176,17 @@ void ModeChooser::end_step(int samples) {
   // Each step counts at most kOutlier times the average: a single delayed
   // step (a preemption, a page fault) moves it less than the switch limit
   // below, a lasting slowdown (a core taken) crosses it within a few steps.
+  // The run's first steps (workers starting, caches and pages cold; the
+  // first step measured 3x the steady time) would leave the average, which
+  // starts from one step, far too high: they are not counted, as a team
+  // probe's warm-up steps.
+  if (start_skip_ < 0)
+    start_skip_ = std::clamp((kWarmupSamples + std::max(1, samples) - 1) / std::max(1, samples), 1,
+                             kWarmupSteps);
+  if (start_skip_ > 0) {
+    --start_skip_;
+    return;
+  }
   const double raw = dt / std::max(1, samples);
   const double per = have_[cur] ? std::min(raw, kOutlier * avg_[cur]) : raw;
   avg_[cur] = have_[cur] ? avg_[cur] + (per - avg_[cur]) / 8 : per;

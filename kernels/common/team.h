@@ -141,6 +141,7 @@ class ModeChooser {
   int probe_left_ = 0;
   int probe_steps_ = kProbeSteps;  // the current probe's counted steps
   int last_samples_ = 0;           // the previous step's batch
+  int start_skip_ = -1;            // first steps still to leave uncounted (-1: not yet set)
   double avg_[2] = {0, 0};         // seconds per sample: [0] team, [1] solo
   bool have_[2] = {false, false};
   double probe_[kProbeSteps] = {};  // the probe's seconds per sample, step by step
