@@ -136,7 +136,7 @@ TEST(ModeChooser, KeepsTheTeamWhileItIsFasterWithSparseProbes) {
   EXPECT_LE(probes.size(), 8u);  // 32, 64, 128, ... steps apart
 }
 
-TEST(ModeChooser, GoesSoloWhenTheTeamIsSlowAndBackWhenItRecovers) {
+TEST(ModeChooser, GoesSoloUnderLoadAndBackWhenTheTeamRecovers) {
   NoModeEnv env;
   g_now = 0;
   par::ModeChooser mc(fake_now);
@@ -188,7 +188,7 @@ TEST(ModeChooser, OneDelayedStepDoesNotFlipTheMode) {
 // measured, the first one took 3x the steady time. Counted, they made the
 // team look slower than the first solo probe, and the run went solo for
 // ~70 steps.
-TEST(ModeChooser, SlowFirstStepsDoNotSendTheRunSolo) {
+TEST(ModeChooser, CostlyFirstStepsDoNotSendTheRunSolo) {
   NoModeEnv env;
   g_now = 0;
   par::ModeChooser mc(fake_now);
