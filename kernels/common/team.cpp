@@ -121,6 +121,14 @@ ModeChooser::ModeChooser(double (*now)()) : now_(now) {
   if (m && std::strcmp(m, "solo") == 0) fixed_ = Fixed::solo;
 }
 
+int ModeChooser::steps_for(int samples, int per_step, int lo, int hi) {
+  const int per = std::max(1, per_step);
+  return std::clamp((samples + per - 1) / per, lo, hi);
+}
+int ModeChooser::warmup_steps(int per_step) {
+  return steps_for(kWarmupSamples, per_step, 1, kWarmupSteps);
+}
+
 double ModeChooser::seconds() const {
   if (now_) return now_();
   return std::chrono::duration<double>(std::chrono::steady_clock::now().time_since_epoch()).count();
@@ -133,11 +141,9 @@ bool ModeChooser::begin_step() {
     // that a probe of large batches (the test-set evaluation) costs no more
     // than one of training batches. A probe of the team starts with a few
     // steps that only wake the workers; a solo probe needs none.
-    const int per = std::max(1, last_samples_);
     probing_ = true;
-    probe_steps_ = std::clamp((kProbeSamples + per - 1) / per, kMinProbeSteps, kProbeSteps);
-    const int warm = solo_ ? std::clamp((kWarmupSamples + per - 1) / per, 1, kWarmupSteps) : 0;
-    probe_left_ = probe_steps_ + warm;
+    probe_steps_ = steps_for(kProbeSamples, last_samples_, kMinProbeSteps, kProbeSteps);
+    probe_left_ = probe_steps_ + (solo_ ? warmup_steps(last_samples_) : 0);
     probe_n_ = 0;
   }
   if (!started_) {
@@ -173,20 +179,18 @@ void ModeChooser::end_step(int samples) {
     until_probe_ = interval_;
     return;
   }
-  // Each step counts at most kOutlier times the average: a single delayed
-  // step (a preemption, a page fault) moves it less than the switch limit
-  // below, a lasting slowdown (a core taken) crosses it within a few steps.
   // The run's first steps (workers starting, caches and pages cold; the
   // first step measured 3x the steady time) would leave the average, which
   // starts from one step, far too high: they are not counted, as a team
   // probe's warm-up steps.
-  if (start_skip_ < 0)
-    start_skip_ = std::clamp((kWarmupSamples + std::max(1, samples) - 1) / std::max(1, samples), 1,
-                             kWarmupSteps);
+  if (start_skip_ < 0) start_skip_ = warmup_steps(samples);
   if (start_skip_ > 0) {
     --start_skip_;
     return;
   }
+  // Each step counts at most kOutlier times the average: a single delayed
+  // step (a preemption, a page fault) moves it less than the switch limit
+  // below, a lasting slowdown (a core taken) crosses it within a few steps.
   const double raw = dt / std::max(1, samples);
   const double per = have_[cur] ? std::min(raw, kOutlier * avg_[cur]) : raw;
   avg_[cur] = have_[cur] ? avg_[cur] + (per - avg_[cur]) / 8 : per;

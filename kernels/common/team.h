@@ -129,6 +129,10 @@ class ModeChooser {
   // measured clearly slower, the solo mode only when clearly faster.
   static constexpr double kTeamBias = 1.15;
   static constexpr double kOutlier = 4.0;
+  // Steps of per_step samples that hold `samples`, within [lo, hi]; the
+  // warm-up steps (of a team probe, of the run's start) for that batch.
+  static int steps_for(int samples, int per_step, int lo, int hi);
+  static int warmup_steps(int per_step);
   double seconds() const;
   double (*now_)() = nullptr;
   double t0_ = 0;  // when the previous step ended
