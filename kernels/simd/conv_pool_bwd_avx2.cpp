@@ -8,8 +8,8 @@
 namespace cnn::simd {
 
 void conv_pool_bwd_avx2(int nv, const float* xT, int c0, int c1, const float* dpT,
-                        const std::uint16_t* win, float* cpart) {
-  conv_pool_bwd_impl<Avx2>(nv, xT, c0, c1, dpT, win, cpart);
+                        const std::uint16_t* win, const std::uint32_t* blocks, float* cpart) {
+  conv_pool_bwd_impl<Avx2>(nv, xT, c0, c1, dpT, win, blocks, cpart);
 }
 void conv_bwd_avx2(const float* xT, const float* dactT, float* cpart) {
   conv_bwd_impl<Avx2>(xT, dactT, cpart);

@@ -47,6 +47,20 @@
 // the gradient anyway. (The exact tests use small whole numbers, where
 // nothing rounds.)
 //
+// Blank windows: MNIST digits leave a margin, so ~28% of the windows of a
+// 16-image chunk read only +0 in every lane (counted on the training and
+// test sets). There every product is a filter value times +0, so each
+// output of the tile is the bias plus signed zeros, exactly the bias, the
+// first output wins every comparison, and the pooled value is ReLU(b): the
+// kernel stores that and winner 0 instead of computing the tile, the same
+// bits for finite filters (a non-finite one turns the products into NaN,
+// so then nothing is skipped). A window is blank when its four 2x2 blocks
+// of input are; each window tests the one block it adds to the row below
+// (three ors and a test), and the rows' block bits go to `blocks` for the
+// backward. Measured on this project's Xeon, one chunk in an A/B harness:
+// MNIST test images 15-29% faster (inference and training, AVX-512 and
+// AVX2); images without a zero pixel 0-3% slower.
+//
 // Loop order: pooled row, window (its 16 input vectors and their transform
 // stay in registers), then the 8 filters. Given the raw images, the kernel
 // converts the input rows into xT just before the first pooled row that
@@ -56,6 +70,7 @@
 // still in L1 when the windows read them.
 #pragma once
 
+#include <cmath>
 #include <cstdint>
 
 #include "kernels/simd/kernels.h"
@@ -124,7 +139,7 @@ void winograd_filters(const float* w, float* U) {
 template <class VT, bool kWin, bool kAct>
 void conv_pool_fwd_kernel(int nv, const std::uint8_t* const* img, float* xT, int c0, int c1,
                           const float* w, const float* b, float* pT, std::uint16_t* win,
-                          float* actT) {
+                          std::uint32_t* blocks, float* actT) {
   using V = typename VT::V;
   using M = typename VT::M;
   constexpr int L = VT::L;
@@ -137,8 +152,18 @@ void conv_pool_fwd_kernel(int nv, const std::uint8_t* const* img, float* xT, int
   for (int k = 0; k < kConvC * 16; ++k) Uv[k] = VT::set1(k % 4 == 3 ? -U[k] : U[k]);
   for (int ch = 0; ch < kConvC; ++ch) Bv[ch] = VT::set1(b[ch]);
   const V zero = VT::zero();
+  // Blank windows (see the header): what every output of the tile comes to
+  // when its input is all +0, and whether the filters allow the shortcut.
+  bool blank_ok = !kAct;
+  for (int k = c0 * 16; k < c1 * 16; ++k) blank_ok = blank_ok && std::isfinite(U[k]);
+  V blank_p[kConvC];
+  for (int ch = 0; ch < kConvC; ++ch) blank_p[ch] = VT::max(Bv[ch], zero);
+  const M none = VT::from_bits(0);
   for (int n0 = 0; n0 < S; n0 += L) {
     int rows = 0;  // image rows converted so far (with img)
+    // Bit k: the 2x2 block of padded columns 2k, 2k+1 in padded rows 2py,
+    // 2py+1 (above) and 2py+2, 2py+3 (below) holds a bit that is set.
+    std::uint32_t above = 0, below = 0;
     const std::uint8_t* src[L] = {};
     if (img) lane_images<VT>(nv, img, n0, src);
     for (int py = 0; py < kPoolW; ++py) {
@@ -151,6 +176,26 @@ void conv_pool_fwd_kernel(int nv, const std::uint8_t* const* img, float* xT, int
         V d[4][4];
         for (int r = 0; r < 4; ++r)
           for (int c = 0; c < 4; ++c) d[r][c] = VT::load(p + (r * kPadSide + c) * S);
+        if (blank_ok) {
+          const auto set = [&](int r, int c) {
+            return std::uint32_t(VT::nonzero(
+                VT::bor(VT::bor(d[r][c], d[r][c + 1]), VT::bor(d[r + 1][c], d[r + 1][c + 1]))));
+          };
+          if (px == 0) {
+            below = set(2, 0);
+            if (py == 0) above = set(0, 0);
+          }
+          below |= set(2, 2) << (px + 1);
+          if (py == 0) above |= set(0, 2) << (px + 1);
+          if (((above | below) >> px & 3u) == 0) {
+            for (int ch = c0; ch < c1; ++ch) {
+              const int i = ch * kPoolPixels + py * kPoolW + px;
+              VT::store(pT + i * S + n0, blank_p[ch]);
+              if (kWin) store_win<VT>(win, i, n0, none, none);
+            }
+            continue;
+          }
+        }
         V t[4][4];  // B^T d
         for (int c = 0; c < 4; ++c) {
           t[0][c] = VT::sub(d[0][c], d[2][c]);
@@ -213,6 +258,12 @@ void conv_pool_fwd_kernel(int nv, const std::uint8_t* const* img, float* xT, int
           }
         }
       }
+      if (blocks) {
+        std::uint32_t* out = blocks + n0 / L * kBlockRows;
+        if (py == 0) out[0] = blank_ok ? above : ~0u;
+        out[py + 1] = blank_ok ? below : ~0u;
+      }
+      above = below;
     }
   }
 }
@@ -222,15 +273,15 @@ void conv_pool_fwd_kernel(int nv, const std::uint8_t* const* img, float* xT, int
 template <class VT>
 void conv_pool_fwd_impl(int nv, const std::uint8_t* const* img, float* xT, int c0, int c1,
                         const float* w, const float* b, float* pT, std::uint16_t* win,
-                        float* actT) {
+                        std::uint32_t* blocks, float* actT) {
   if (actT && win)
-    conv_pool_fwd_kernel<VT, true, true>(nv, img, xT, c0, c1, w, b, pT, win, actT);
+    conv_pool_fwd_kernel<VT, true, true>(nv, img, xT, c0, c1, w, b, pT, win, blocks, actT);
   else if (actT)
-    conv_pool_fwd_kernel<VT, false, true>(nv, img, xT, c0, c1, w, b, pT, win, actT);
+    conv_pool_fwd_kernel<VT, false, true>(nv, img, xT, c0, c1, w, b, pT, win, blocks, actT);
   else if (win)
-    conv_pool_fwd_kernel<VT, true, false>(nv, img, xT, c0, c1, w, b, pT, win, actT);
+    conv_pool_fwd_kernel<VT, true, false>(nv, img, xT, c0, c1, w, b, pT, win, blocks, actT);
   else
-    conv_pool_fwd_kernel<VT, false, false>(nv, img, xT, c0, c1, w, b, pT, win, actT);
+    conv_pool_fwd_kernel<VT, false, false>(nv, img, xT, c0, c1, w, b, pT, win, blocks, actT);
 }
 
 // actT (8,784,S) -> pT (1568,S), win (1568,2): the pooling alone, on given

@@ -9,8 +9,8 @@ namespace cnn::simd {
 
 void conv_pool_fwd_portable(int nv, const std::uint8_t* const* img, float* xT, int c0, int c1,
                             const float* w, const float* b, float* pT, std::uint16_t* win,
-                            float* actT) {
-  conv_pool_fwd_impl<Portable>(nv, img, xT, c0, c1, w, b, pT, win, actT);
+                            std::uint32_t* blocks, float* actT) {
+  conv_pool_fwd_impl<Portable>(nv, img, xT, c0, c1, w, b, pT, win, blocks, actT);
 }
 void pool_fwd_portable(const float* actT, float* pT, std::uint16_t* win) {
   pool_fwd_impl<Portable>(actT, pT, win);

@@ -46,6 +46,15 @@ constexpr int kActT = kActSize * S;           // floats of one chunk's activatio
 constexpr int kRow = 16;                      // padded class row
 constexpr int kCPartK = kKernelSize + 1;      // per filter: 9 weight sums, then the bias sum
 constexpr int kCPart = kConvC * kCPartK * S;  // floats of one chunk's conv partial
+// The nonzero-block map of a chunk's input (conv_pool_fwd -> conv_pool_bwd):
+// per lane group of L lanes (group n0 / L), one word per pair of padded
+// rows, bit k set when the 2x2 block of padded rows 2r, 2r+1 and columns 2k,
+// 2k+1 holds a bit that is set in some lane of the group. A window whose 4
+// blocks are all clear reads only +0 (a blank window: the image's margin).
+constexpr int kBlockRows = kPadSide / 2;  // 15 words per lane group
+// Room for lane groups of 4, rounded up to whole cache lines (the two
+// halves' maps of a chunk are written by different threads).
+constexpr int kBlockWords = (kBlockRows * (S / 4) + 15) / 16 * 16;
 
 // The halves. The training step splits the 8 channels into two halves,
 // 0-3 and 4-7, so that two threads can share even one chunk and each keeps
@@ -78,9 +87,12 @@ struct Kernels {
   // (kernels/common/pixels.h), lanes >= nv zeroed, a few rows ahead of the
   // windows that read them, so the conversion overlaps the arithmetic; xT
   // then holds the input, for the backward pass. With img nullptr, xT must
-  // already hold it (input_to_lanes).
+  // already hold it (input_to_lanes). blocks (may be nullptr; kBlockWords)
+  // receives the input's nonzero-block map, for conv_pool_bwd. Blank windows
+  // cost a few operations instead of the tile's: their outputs are the bias.
   void (*conv_pool_fwd)(int nv, const std::uint8_t* const* img, float* xT, int c0, int c1,
-                        const float* w, const float* b, float* pT, std::uint16_t* win, float* actT);
+                        const float* w, const float* b, float* pT, std::uint16_t* win,
+                        std::uint32_t* blocks, float* actT);
   // actT -> pT, win: max-pool of given activations (the primitive).
   void (*pool_fwd)(const float* actT, float* pT, std::uint16_t* win);
   // Part h of the logits: pT, w (1568,10) -> lgT, from the features of half h
@@ -105,8 +117,10 @@ struct Kernels {
   // Fused pool backward + ReLU mask + conv weight/bias gradient, from the
   // winner pixels only, of channels [c0,c1) of a chunk with nv valid
   // samples: xT, dpT (already masked), win -> channels [c0,c1) of cpart.
+  // blocks: xT's nonzero-block map from conv_pool_fwd, or nullptr (then the
+  // kernel builds it from xT).
   void (*conv_pool_bwd)(int nv, const float* xT, int c0, int c1, const float* dpT,
-                        const std::uint16_t* win, float* cpart);
+                        const std::uint16_t* win, const std::uint32_t* blocks, float* cpart);
   // Dense conv weight gradient from a full dact (the primitive): xT, dactT -> cpart.
   void (*conv_bwd)(const float* xT, const float* dactT, float* cpart);
   // dpT, win, actT -> dactT: the pooled gradient at each winner, where act > 0.
@@ -133,7 +147,7 @@ void to_lanes_avx512(int nv, int len, const float* src, float* dstT);
 void from_lanes_avx512(int nv, int len, const float* srcT, float* dst);
 void conv_pool_fwd_avx512(int nv, const std::uint8_t* const* img, float* xT, int c0, int c1,
                           const float* w, const float* b, float* pT, std::uint16_t* win,
-                          float* actT);
+                          std::uint32_t* blocks, float* actT);
 void pool_fwd_avx512(const float* actT, float* pT, std::uint16_t* win);
 void fc_fwd_avx512(int nch, const float* pT, const float* w, const float* b, int h, float* lgT,
                    int lg_stride);
@@ -144,7 +158,7 @@ void fc_bwd_din_avx512(int nv, const float* pT, const float* w, const float* dT,
                        float* dpT, bool relu_mask);
 void fc_bwd_dw_avx512(int nb, const float* pT, const float* drow, int i0, int i1, float* dw);
 void conv_pool_bwd_avx512(int nv, const float* xT, int c0, int c1, const float* dpT,
-                          const std::uint16_t* win, float* cpart);
+                          const std::uint16_t* win, const std::uint32_t* blocks, float* cpart);
 void conv_bwd_avx512(const float* xT, const float* dactT, float* cpart);
 void pool_bwd_avx512(const float* dpT, const std::uint16_t* win, const float* actT, float* dactT);
 
@@ -153,7 +167,8 @@ void input_to_lanes_avx2(int nv, const float* x, float* xT);
 void to_lanes_avx2(int nv, int len, const float* src, float* dstT);
 void from_lanes_avx2(int nv, int len, const float* srcT, float* dst);
 void conv_pool_fwd_avx2(int nv, const std::uint8_t* const* img, float* xT, int c0, int c1,
-                        const float* w, const float* b, float* pT, std::uint16_t* win, float* actT);
+                        const float* w, const float* b, float* pT, std::uint16_t* win,
+                        std::uint32_t* blocks, float* actT);
 void pool_fwd_avx2(const float* actT, float* pT, std::uint16_t* win);
 void fc_fwd_avx2(int nch, const float* pT, const float* w, const float* b, int h, float* lgT,
                  int lg_stride);
@@ -164,7 +179,7 @@ void fc_bwd_din_avx2(int nv, const float* pT, const float* w, const float* dT, i
                      float* dpT, bool relu_mask);
 void fc_bwd_dw_avx2(int nb, const float* pT, const float* drow, int i0, int i1, float* dw);
 void conv_pool_bwd_avx2(int nv, const float* xT, int c0, int c1, const float* dpT,
-                        const std::uint16_t* win, float* cpart);
+                        const std::uint16_t* win, const std::uint32_t* blocks, float* cpart);
 void conv_bwd_avx2(const float* xT, const float* dactT, float* cpart);
 void pool_bwd_avx2(const float* dpT, const std::uint16_t* win, const float* actT, float* dactT);
 
@@ -173,7 +188,8 @@ void input_to_lanes_neon(int nv, const float* x, float* xT);
 void to_lanes_neon(int nv, int len, const float* src, float* dstT);
 void from_lanes_neon(int nv, int len, const float* srcT, float* dst);
 void conv_pool_fwd_neon(int nv, const std::uint8_t* const* img, float* xT, int c0, int c1,
-                        const float* w, const float* b, float* pT, std::uint16_t* win, float* actT);
+                        const float* w, const float* b, float* pT, std::uint16_t* win,
+                        std::uint32_t* blocks, float* actT);
 void pool_fwd_neon(const float* actT, float* pT, std::uint16_t* win);
 void fc_fwd_neon(int nch, const float* pT, const float* w, const float* b, int h, float* lgT,
                  int lg_stride);
@@ -184,7 +200,7 @@ void fc_bwd_din_neon(int nv, const float* pT, const float* w, const float* dT, i
                      float* dpT, bool relu_mask);
 void fc_bwd_dw_neon(int nb, const float* pT, const float* drow, int i0, int i1, float* dw);
 void conv_pool_bwd_neon(int nv, const float* xT, int c0, int c1, const float* dpT,
-                        const std::uint16_t* win, float* cpart);
+                        const std::uint16_t* win, const std::uint32_t* blocks, float* cpart);
 void conv_bwd_neon(const float* xT, const float* dactT, float* cpart);
 void pool_bwd_neon(const float* dpT, const std::uint16_t* win, const float* actT, float* dactT);
 
@@ -194,7 +210,7 @@ void to_lanes_portable(int nv, int len, const float* src, float* dstT);
 void from_lanes_portable(int nv, int len, const float* srcT, float* dst);
 void conv_pool_fwd_portable(int nv, const std::uint8_t* const* img, float* xT, int c0, int c1,
                             const float* w, const float* b, float* pT, std::uint16_t* win,
-                            float* actT);
+                            std::uint32_t* blocks, float* actT);
 void pool_fwd_portable(const float* actT, float* pT, std::uint16_t* win);
 void fc_fwd_portable(int nch, const float* pT, const float* w, const float* b, int h, float* lgT,
                      int lg_stride);
@@ -205,7 +221,7 @@ void fc_bwd_din_portable(int nv, const float* pT, const float* w, const float* d
                          float* dpT, bool relu_mask);
 void fc_bwd_dw_portable(int nb, const float* pT, const float* drow, int i0, int i1, float* dw);
 void conv_pool_bwd_portable(int nv, const float* xT, int c0, int c1, const float* dpT,
-                            const std::uint16_t* win, float* cpart);
+                            const std::uint16_t* win, const std::uint32_t* blocks, float* cpart);
 void conv_bwd_portable(const float* xT, const float* dactT, float* cpart);
 void pool_bwd_portable(const float* dpT, const std::uint16_t* win, const float* actT, float* dactT);
 

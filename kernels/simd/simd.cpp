@@ -61,7 +61,7 @@ class SimdBackend final : public Backend {
       float* actT = t_actT_.data() + std::size_t(t) * kActT;
       k_.input_to_lanes(nv, x + std::size_t(c) * S * kImgPixels, xT);
       k_.conv_pool_fwd(nv, nullptr, xT, 0, kConvC, w, b, t_pT_.data() + std::size_t(t) * kPT,
-                       nullptr, actT);
+                       nullptr, nullptr, actT);
       k_.from_lanes(nv, kActSize, actT, act + std::size_t(c) * S * kActSize);
     });
   }
@@ -333,11 +333,11 @@ class SimdBackend final : public Backend {
   // *_bytes step runs, the kernel converts the raw images as it goes, else
   // ws.x is laid out first.
   void conv_chunk(int B, int c, const Params& p, const Workspace& ws, float* xT, int c0, int c1,
-                  std::uint16_t* w) {
+                  std::uint16_t* w, std::uint32_t* blk) {
     const int nv = valid_in(B, c);
     const std::uint8_t* const* img = images_ ? images_ + std::size_t(c) * S : nullptr;
     if (!img) k_.input_to_lanes(nv, ws.x.data() + std::size_t(c) * S * kImgPixels, xT);
-    k_.conv_pool_fwd(nv, img, xT, c0, c1, p.conv_w.data(), p.conv_b.data(), pT(c), w, nullptr);
+    k_.conv_pool_fwd(nv, img, xT, c0, c1, p.conv_w.data(), p.conv_b.data(), pT(c), w, blk, nullptr);
   }
 
   // Phase A task = h * groups + q: half h of the chunks of group q (so that
@@ -346,13 +346,13 @@ class SimdBackend final : public Backend {
     const int per = per_group(B, kHalves), ng = groups_of(B, kHalves), h = task / ng,
               c0 = task % ng * per, c1 = std::min(c0 + per, chunks_of(B));
     for (int c = c0; c < c1; ++c)
-      conv_chunk(B, c, p, ws, xT(c, h), h * kHalfC, (h + 1) * kHalfC, win(c));
+      conv_chunk(B, c, p, ws, xT(c, h), h * kHalfC, (h + 1) * kHalfC, win(c), blocks(c, h));
     k_.fc_fwd(c1 - c0, pT(c0), p.fc_w.data(), p.fc_b.data(), h, lg(c0, h), kHalves * kLg);
   }
   // The profiled forward_train's tasks, h * chunks + c: half h of chunk c.
   void conv_half(int B, int task, const Params& p, const Workspace& ws) {
     const int nc = chunks_of(B), h = task / nc, c = task % nc;
-    conv_chunk(B, c, p, ws, xT(c, h), h * kHalfC, (h + 1) * kHalfC, win(c));
+    conv_chunk(B, c, p, ws, xT(c, h), h * kHalfC, (h + 1) * kHalfC, win(c), blocks(c, h));
   }
   void fc_half(int B, int task, const Params& p) {
     const int nc = chunks_of(B), h = task / nc, c = task % nc;
@@ -375,7 +375,7 @@ class SimdBackend final : public Backend {
   // forward_infer's chunk c: both halves of the conv block (no winners) into
   // the chunk's buffers, then the logits.
   void infer_conv(int B, int c, const Params& p, const Workspace& ws) {
-    conv_chunk(B, c, p, ws, xT(c, 0), 0, kConvC, nullptr);
+    conv_chunk(B, c, p, ws, xT(c, 0), 0, kConvC, nullptr, nullptr);
   }
   // ... and of chunks [c0,c1) together.
   void infer_fc(int B, int c0, int c1, const Params& p, Workspace& ws) {
@@ -410,7 +410,8 @@ class SimdBackend final : public Backend {
   // Channel ch of chunk c's conv gradient (from its half's input copy), and
   // its lane sums.
   void conv_bwd_part(int B, int c, int ch) {
-    k_.conv_pool_bwd(valid_in(B, c), xT(c, ch / kHalfC), ch, ch + 1, dpT(c), win(c), cpart(c));
+    const int h = ch / kHalfC;
+    k_.conv_pool_bwd(valid_in(B, c), xT(c, h), ch, ch + 1, dpT(c), win(c), blocks(c, h), cpart(c));
     lane_sums(cpart(c), ch, ch + 1, csum(c));
   }
   // Rows of channel ch of fc dW, each summed over the whole batch in sample order.
@@ -471,6 +472,7 @@ class SimdBackend final : public Backend {
     cpart_.resize(std::size_t(nc) * kCPart);
     csum_.resize(std::size_t(nc) * kCSum);
     win_.resize(std::size_t(nc) * kFeatures * 2);
+    blocks_.resize(std::size_t(nc) * kHalves * kBlockWords);
     drow_.resize(std::size_t(nc) * S * kRow);
     losses_.resize(std::size_t(nc) * S);
     fwd_ws_ = nullptr;
@@ -491,6 +493,9 @@ class SimdBackend final : public Backend {
   float* lg(int c, int h) { return lg_.data() + (std::size_t(c) * kHalves + h) * kLg; }
   float* dT(int c) { return dT_.data() + std::size_t(c) * kLg; }
   std::uint16_t* win(int c) { return win_.data() + std::size_t(c) * kFeatures * 2; }
+  std::uint32_t* blocks(int c, int h) {
+    return blocks_.data() + (std::size_t(c) * kHalves + h) * kBlockWords;
+  }
   float* cpart(int c) { return cpart_.data() + std::size_t(c) * kCPart; }
   float* csum(int q) { return csum_.data() + std::size_t(q) * kCSum; }
 
@@ -508,6 +513,7 @@ class SimdBackend final : public Backend {
   int cap_ = 0;
   Buffer<float> xT_, pT_, dpT_, lg_, dT_, cpart_, csum_, drow_, losses_;
   Buffer<std::uint16_t> win_;
+  Buffer<std::uint32_t> blocks_;  // per chunk and half: its xT's nonzero-block map
   const Workspace* fwd_ws_ = nullptr;
   int fwd_B_ = 0;
   // The raw images of the *_bytes step in progress (nullptr: read ws.x), and

@@ -56,6 +56,11 @@ struct Avx2 {
   static M mand(M a, M b) { return _mm256_and_ps(a, b); }
   static M mandn(M a, M b) { return _mm256_andnot_ps(a, b); }
   static M mnot(M a) { return _mm256_xor_ps(a, _mm256_castsi256_ps(_mm256_set1_epi32(-1))); }
+  static V bor(V a, V b) { return _mm256_or_ps(a, b); }
+  static bool nonzero(V a) {
+    const __m256i i = _mm256_castps_si256(a);
+    return !_mm256_testz_si256(i, i);
+  }
   static unsigned bits(M m) { return unsigned(_mm256_movemask_ps(m)); }
   static M from_bits(unsigned b) {
     const __m256i lane = _mm256_setr_epi32(1, 2, 4, 8, 16, 32, 64, 128);

@@ -71,6 +71,13 @@ struct Avx512 {
   static M mand(M a, M b) { return M(a & b); }
   static M mandn(M a, M b) { return M(~a & b); }
   static M mnot(M a) { return M(~a); }
+  static V bor(V a, V b) {
+    return _mm512_castsi512_ps(_mm512_or_si512(_mm512_castps_si512(a), _mm512_castps_si512(b)));
+  }
+  static bool nonzero(V a) {
+    const __m512i i = _mm512_castps_si512(a);
+    return _mm512_test_epi32_mask(i, i) != 0;
+  }
   static unsigned bits(M m) { return m; }
   static M from_bits(unsigned b) { return M(b); }
 

@@ -65,6 +65,10 @@ struct Neon {
   static M mand(M a, M b) { return vandq_u32(a, b); }
   static M mandn(M a, M b) { return vbicq_u32(b, a); }  // ~a & b
   static M mnot(M a) { return vmvnq_u32(a); }
+  static V bor(V a, V b) {
+    return vreinterpretq_f32_u32(vorrq_u32(vreinterpretq_u32_f32(a), vreinterpretq_u32_f32(b)));
+  }
+  static bool nonzero(V a) { return vmaxvq_u32(vreinterpretq_u32_f32(a)) != 0; }
   static unsigned bits(M m) { return vaddvq_u32(vandq_u32(m, lane_bits())); }
   static M from_bits(unsigned b) { return vtstq_u32(vdupq_n_u32(b), lane_bits()); }
 

@@ -23,6 +23,8 @@
 //   gt eq                 predicates (ordered: false for NaN)
 //   blend(m,a,b)          m ? b : a        maskz(m,a)   m ? a : 0
 //   mor mand mandn mnot   predicate logic, mandn(a,b) = ~a & b
+//   bor(a,b)              bitwise or of the lanes' bit patterns
+//   nonzero(a)            whether any bit of any lane is set (-0.0f counts)
 //   bits from_bits        predicate <-> integer with bit l for lane l
 //   transpose(V r[L])     in-place L x L transpose (row i lane j -> row j lane i)
 #pragma once
@@ -63,6 +65,7 @@ struct Portable {
   static M mand(M a, M b) { return a & b; }
   static M mandn(M a, M b) { return ~a & b; }
   static M mnot(M a) { return ~a; }
+  static V bor(V a, V b) { return (V)((M)a | (M)b); }
   static V pow2i(V n) { return (V)((__builtin_convertvector(n, M) + 127) << 23); }
   static M from_bits(unsigned b) {
     const std::int32_t x = std::int32_t(b);
@@ -118,6 +121,17 @@ struct Portable {
   static M mand(M a, M b) { CNN_PORTABLE_LANES(M, a[i] & b[i]) }
   static M mandn(M a, M b) { CNN_PORTABLE_LANES(M, ~a[i] & b[i]) }
   static M mnot(M a) { CNN_PORTABLE_LANES(M, ~a[i]) }
+  static V bor(V a, V b) {
+    V r;
+    for (int i = 0; i < L; ++i) {
+      std::uint32_t x, y;
+      std::memcpy(&x, &a[i], 4);
+      std::memcpy(&y, &b[i], 4);
+      x |= y;
+      std::memcpy(&r[i], &x, 4);
+    }
+    return r;
+  }
   static V pow2i(V n) {
     V r;
     for (int i = 0; i < L; ++i) {
@@ -151,6 +165,16 @@ struct Portable {
   static V fma(V a, V b, V c) { return add(mul(a, b), c); }
   static V fnma(V a, V b, V c) { return sub(c, mul(a, b)); }
   static V in_reg(V a) { return a; }
+  static bool nonzero(V a) {
+    std::uint32_t any = 0;
+    for (int i = 0; i < L; ++i) {
+      std::uint32_t x;
+      const float f = a[i];
+      std::memcpy(&x, &f, 4);
+      any |= x;
+    }
+    return any != 0;
+  }
   // Round to nearest by the 1.5*2^23 trick (exact for |a| < 2^22, the range
   // the exponential uses; not folded away without fast-math flags).
   static V round(V a) { return sub(add(a, set1(12582912.0f)), set1(12582912.0f)); }
