@@ -53,7 +53,7 @@ const Mnist& mnist() {
     Mnist r;
     try {
       r.train = load_mnist(data_dir(), "train");
-      r.test = load_mnist(data_dir(), "t10k");
+      r.test = grouped_by_margins(load_mnist(data_dir(), "t10k"));  // as the trainer's
     } catch (const std::exception& e) {
       r.error = std::string("MNIST not found (set CNN_DATA_DIR or put the files in ") + data_dir() +
                 "): " + e.what();

@@ -107,7 +107,7 @@ int eval_command(const InferOptions& o, std::ostream& out, std::ostream& err) {
     out << "Loading model " << o.model_path << "..." << std::endl;
     Params p = load_model(o.model_path);
     out << "Loading MNIST..." << std::endl;
-    Dataset test = load_mnist(o.data_dir, "t10k");
+    const Dataset test = grouped_by_margins(load_mnist(o.data_dir, "t10k"));
     out << "Test: " << test.n << std::endl;
     auto be = o.backend->make(o.backend_opts);
     print_backend_line(out, *be);

@@ -2,9 +2,11 @@
 
 #include <zlib.h>
 
+#include <algorithm>
 #include <cstdio>
 #include <cstring>
 #include <memory>
+#include <numeric>
 #include <sys/stat.h>
 
 #include "kernels/shapes.h"
@@ -155,6 +157,48 @@ Dataset load_mnist(const std::string& dir, const std::string& split) {
                     " holds " + std::to_string(d.n) + " images");
   if (d.n == 0) throw DataError(ip + ": holds no images");
   return d;
+}
+
+Dataset grouped_by_margins(const Dataset& d) {
+  std::vector<std::uint32_t> key(std::size_t(d.n)), order(std::size_t(d.n));
+  for (int i = 0; i < d.n; ++i) {
+    const std::uint8_t* p = d.images.data() + std::size_t(i) * kImgPixels;
+    std::uint8_t cols[kImgW] = {};
+    int top = kImgH, bottom = -1;
+    for (int y = 0; y < kImgH; ++y) {
+      std::uint8_t row = 0;
+      for (int x = 0; x < kImgW; ++x) {
+        cols[x] |= p[y * kImgW + x];
+        row |= p[y * kImgW + x];
+      }
+      if (row) {
+        top = std::min(top, y);
+        bottom = y;
+      }
+    }
+    int left = kImgW, right = -1;
+    for (int x = 0; x < kImgW; ++x)
+      if (cols[x]) {
+        left = std::min(left, x);
+        right = x;
+      }
+    // Image column x lies in padded column x + 1, pooling windows start at even ones.
+    key[i] = std::uint32_t((left + 1) / 2) << 15 | std::uint32_t((right + 1) / 2) << 10 |
+             std::uint32_t(top) << 5 | std::uint32_t(bottom + 1);
+  }
+  std::iota(order.begin(), order.end(), 0u);
+  std::stable_sort(order.begin(), order.end(),
+                   [&](std::uint32_t a, std::uint32_t b) { return key[a] < key[b]; });
+  Dataset g;
+  g.n = d.n;
+  g.images.resize(d.images.size());
+  g.labels.resize(d.labels.size());
+  for (int i = 0; i < d.n; ++i) {
+    std::copy_n(d.images.data() + std::size_t(order[i]) * kImgPixels, kImgPixels,
+                g.images.data() + std::size_t(i) * kImgPixels);
+    g.labels[i] = d.labels[order[i]];
+  }
+  return g;
 }
 
 }  // namespace cnn
