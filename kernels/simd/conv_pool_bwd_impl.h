@@ -76,26 +76,31 @@ void conv_pool_bwd_kernel(const float* xT, int c0, int c1, const float* dpT,
     std::uint32_t own[kBlockRows];
     const std::uint32_t* set = blocks ? blocks + n0 / L * kBlockRows : own;
     if (!blocks) nonzero_blocks<VT>(xT, n0, own);
+    // Per pooled row, windows [lo, hi) span the live ones; those outside are blank.
+    int lo[kPoolW], hi[kPoolW];
+    for (int py = 0; py < kPoolW; ++py) {
+      const std::uint32_t rows = set[py] | set[py + 1];
+      lo[py] = kPoolW;
+      hi[py] = 0;
+      for (int px = 0; px < kPoolW; ++px)
+        if (rows >> px & 3u) {
+          lo[py] = px < lo[py] ? px : lo[py];
+          hi[py] = px + 1;
+        }
+      if (lo[py] > hi[py]) lo[py] = hi[py];
+    }
     for (int c = c0; c < c1; ++c) {
       V acc[kCPartK];
       for (int k = 0; k < kCPartK; ++k) acc[k] = zero;
       V blank_sum = zero;  // the weight terms of blank windows: g * +0 each
       for (int py = 0; py < kPoolW; ++py) {
-        const std::uint32_t rows = set[py] | set[py + 1];
-        // Windows [lo, hi) span the row's live ones; those outside are blank.
-        int lo = 0, hi = 0;
-        if (rows) {
-          lo = rows & 1u ? 0 : __builtin_ctz(rows) - 1;
-          hi = 32 - __builtin_clz(rows);
-          if (hi > kPoolW) hi = kPoolW;
-        }
         const auto blank = [&](int px) {
           const V g = VT::load(dpT + (c * kPoolPixels + py * kPoolW + px) * S + n0);
           blank_sum = VT::fma(g, zero, blank_sum);
           acc[kKernelSize] = VT::add(acc[kKernelSize], g);
         };
-        for (int px = 0; px < lo; ++px) blank(px);
-        for (int px = lo; px < hi; ++px) {
+        for (int px = 0; px < lo[py]; ++px) blank(px);
+        for (int px = lo[py]; px < hi[py]; ++px) {
           const int i = c * kPoolPixels + py * kPoolW + px;
           const V g = VT::load(dpT + i * S + n0);
           if (kSkip && VT::bits(VT::eq(g, zero)) == kLanes) continue;
@@ -114,7 +119,7 @@ void conv_pool_bwd_kernel(const float* xT, int c0, int c1, const float* dpT,
                   VT::fma(g, VT::blend(mdy, col[ky][kx], col[ky + 1][kx]), acc[ky * 3 + kx]);
           acc[kKernelSize] = VT::add(acc[kKernelSize], g);
         }
-        for (int px = hi; px < kPoolW; ++px) blank(px);
+        for (int px = hi[py]; px < kPoolW; ++px) blank(px);
       }
       for (int k = 0; k < kKernelSize; ++k) acc[k] = VT::add(acc[k], blank_sum);
       for (int k = 0; k < kCPartK; ++k) VT::store(cpart + (c * kCPartK + k) * S + n0, acc[k]);
