@@ -197,7 +197,8 @@ TEST_P(BlankWindows, BackwardGivesTheFullComputationsBits) {
       std::vector<float> ca(simd::kCPart, -1.0f), ca_own(simd::kCPart, -1.0f),
           cb(simd::kCPart, -1.0f);
       // A's winners in A's and B's runs agree (forward test); each backward
-      // takes its own forward's winners and block map (or builds the map).
+      // takes its own forward's winners and block map, or no map (then it
+      // computes every window: the full computation itself).
       k().conv_pool_bwd(nv, fa.xT.data(), 4 * h, 4 * h + 4, dpT.data(), fa.win.data(),
                         fa.blocks.data(), ca.data());
       k().conv_pool_bwd(nv, fa.xT.data(), 4 * h, 4 * h + 4, dpT.data(), fa.win.data(), nullptr,

@@ -45,23 +45,6 @@
 
 namespace cnn::simd {
 
-// Bit k of set[R], R, k in [0,15): the 2x2 block of padded rows 2R, 2R+1
-// and columns 2k, 2k+1 of lane group n0 of xT holds a set bit. Window (py,
-// px) is blank (its 4x4 input all +0) when blocks py..py+1 x px..px+1 are not.
-template <class VT>
-void nonzero_blocks(const float* xT, int n0, std::uint32_t* set) {
-  for (int r = 0; r < kBlockRows; ++r) {
-    std::uint32_t bits = 0;
-    for (int k = 0; k < kBlockRows; ++k) {
-      const float* p = xT + (2 * r * kPadSide + 2 * k) * S + n0;
-      const auto v = VT::bor(VT::bor(VT::load(p), VT::load(p + S)),
-                             VT::bor(VT::load(p + kPadSide * S), VT::load(p + (kPadSide + 1) * S)));
-      bits |= std::uint32_t(VT::nonzero(v)) << k;
-    }
-    set[r] = bits;
-  }
-}
-
 // Channels [c0,c1): xT (30,30,S) dpT (1568,S) win (1568,2) -> their part of
 // cpart (8,10,S); kSkip: skip the windows whose gradient is zero in all lanes.
 template <class VT, bool kSkip>
@@ -73,13 +56,12 @@ void conv_pool_bwd_kernel(const float* xT, int c0, int c1, const float* dpT,
   constexpr unsigned kLanes = (1u << L) - 1u;
   const V zero = VT::zero();
   for (int n0 = 0; n0 < S; n0 += L) {
-    std::uint32_t own[kBlockRows];
-    const std::uint32_t* set = blocks ? blocks + n0 / L * kBlockRows : own;
-    if (!blocks) nonzero_blocks<VT>(xT, n0, own);
-    // Per pooled row, windows [lo, hi) span the live ones; those outside are blank.
+    // Per pooled row, windows [lo, hi) span the live ones; those outside
+    // are blank (without a map, none is).
+    const std::uint32_t* set = blocks ? blocks + n0 / L * kBlockRows : nullptr;
     int lo[kPoolW], hi[kPoolW];
     for (int py = 0; py < kPoolW; ++py) {
-      const std::uint32_t rows = set[py] | set[py + 1];
+      const std::uint32_t rows = set ? set[py] | set[py + 1] : ~0u;
       lo[py] = kPoolW;
       hi[py] = 0;
       for (int px = 0; px < kPoolW; ++px)

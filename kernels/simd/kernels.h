@@ -117,8 +117,8 @@ struct Kernels {
   // Fused pool backward + ReLU mask + conv weight/bias gradient, from the
   // winner pixels only, of channels [c0,c1) of a chunk with nv valid
   // samples: xT, dpT (already masked), win -> channels [c0,c1) of cpart.
-  // blocks: xT's nonzero-block map from conv_pool_fwd, or nullptr (then the
-  // kernel builds it from xT).
+  // blocks: xT's nonzero-block map from conv_pool_fwd, or nullptr (then
+  // every window is computed, blank or not).
   void (*conv_pool_bwd)(int nv, const float* xT, int c0, int c1, const float* dpT,
                         const std::uint16_t* win, const std::uint32_t* blocks, float* cpart);
   // Dense conv weight gradient from a full dact (the primitive): xT, dactT -> cpart.
