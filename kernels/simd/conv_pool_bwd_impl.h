@@ -61,15 +61,15 @@ void conv_pool_bwd_kernel(const float* xT, int c0, int c1, const float* dpT,
     const std::uint32_t* set = blocks ? blocks + n0 / L * kBlockRows : nullptr;
     int lo[kPoolW], hi[kPoolW];
     for (int py = 0; py < kPoolW; ++py) {
+      // Window px is live when block px or px + 1 of its rows is set. Two
+      // scans from the ends, with early exits (a loop over every window
+      // here was vectorised by GCC into ~900 instructions per call).
       const std::uint32_t rows = set ? set[py] | set[py + 1] : ~0u;
-      lo[py] = kPoolW;
-      hi[py] = 0;
-      for (int px = 0; px < kPoolW; ++px)
-        if (rows >> px & 3u) {
-          lo[py] = px < lo[py] ? px : lo[py];
-          hi[py] = px + 1;
-        }
-      if (lo[py] > hi[py]) lo[py] = hi[py];
+      int a = 0, z = kPoolW;
+      while (a < z && !(rows >> a & 3u)) ++a;
+      while (z > a && !(rows >> (z - 1) & 3u)) --z;
+      lo[py] = a;
+      hi[py] = z;
     }
     for (int c = c0; c < c1; ++c) {
       V acc[kCPartK];
