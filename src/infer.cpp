@@ -67,7 +67,7 @@ std::vector<float> load_image_arg(const std::string& arg) {
     const std::string path = arg.substr(0, colon);
     const std::string idx_str = arg.substr(colon + 1);
     // Decoding an IDX file is the costly part: keep the last few.
-    static std::map<std::string, std::pair<int, std::vector<std::uint8_t>>> cache;
+    static std::map<std::string, std::pair<int, ImageBytes>> cache;
     auto it = cache.find(path);
     if (it == cache.end()) {
       if (cache.size() >= 4) cache.clear();

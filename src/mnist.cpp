@@ -79,9 +79,10 @@ void read_header(gzFile f, const std::string& path, std::uint32_t magic, int dim
 
 // Reads exactly `expected` payload bytes, growing the buffer only as bytes
 // arrive; then checks that nothing follows.
-std::vector<std::uint8_t> read_payload(gzFile f, const std::string& path, std::uint64_t expected,
-                                       std::uint64_t item_bytes, const char* what) {
-  std::vector<std::uint8_t> out;
+template <class Bytes>
+Bytes read_payload(gzFile f, const std::string& path, std::uint64_t expected,
+                   std::uint64_t item_bytes, const char* what) {
+  Bytes out;
   const std::size_t chunk = 1 << 20;
   while (out.size() < expected) {
     std::size_t n = std::min<std::uint64_t>(chunk, expected - out.size());
@@ -103,7 +104,7 @@ std::vector<std::uint8_t> read_payload(gzFile f, const std::string& path, std::u
 
 }  // namespace
 
-std::vector<std::uint8_t> read_idx_images(const std::string& path, int* count) {
+ImageBytes read_idx_images(const std::string& path, int* count) {
   GzPtr f = open_file(path);
   std::uint32_t s[3];
   read_header(f.get(), path, 0x00000803, 3, s);
@@ -112,7 +113,8 @@ std::vector<std::uint8_t> read_idx_images(const std::string& path, int* count) {
                     ", expected " + std::to_string(kImgH) + "x" + std::to_string(kImgW));
   if (s[0] > 0x7fffffffu / kImgPixels)
     throw DataError(path + ": image count " + std::to_string(s[0]) + " is too large");
-  auto data = read_payload(f.get(), path, std::uint64_t(s[0]) * kImgPixels, kImgPixels, "images");
+  auto data = read_payload<ImageBytes>(f.get(), path, std::uint64_t(s[0]) * kImgPixels, kImgPixels,
+                                       "images");
   *count = static_cast<int>(s[0]);
   return data;
 }
@@ -123,7 +125,7 @@ std::vector<std::uint8_t> read_idx_labels(const std::string& path) {
   read_header(f.get(), path, 0x00000801, 1, s);
   if (s[0] > 0x7fffffffu)
     throw DataError(path + ": label count " + std::to_string(s[0]) + " is too large");
-  auto data = read_payload(f.get(), path, s[0], 1, "labels");
+  auto data = read_payload<std::vector<std::uint8_t>>(f.get(), path, s[0], 1, "labels");
   for (std::size_t i = 0; i < data.size(); ++i)
     if (data[i] >= kClasses)
       throw DataError(path + ": label " + std::to_string(data[i]) + " at index " +

@@ -10,6 +10,8 @@
 #include <string>
 #include <vector>
 
+#include "src/large_pages.h"
+
 namespace cnn {
 
 // Every malformed-input error: a one-line message naming the file.
@@ -20,7 +22,7 @@ class DataError : public std::runtime_error {
 
 struct Dataset {
   int n = 0;
-  std::vector<std::uint8_t> images;  // (n, kImgPixels)
+  ImageBytes images;                 // (n, kImgPixels), on huge pages where the system has them
   std::vector<std::uint8_t> labels;  // (n), each 0..kClasses-1
 };
 
@@ -34,7 +36,7 @@ struct Dataset {
 // confusion matrix are those of the file order.
 Dataset grouped_by_margins(const Dataset& d);
 
-std::vector<std::uint8_t> read_idx_images(const std::string& path, int* count);
+ImageBytes read_idx_images(const std::string& path, int* count);
 std::vector<std::uint8_t> read_idx_labels(const std::string& path);
 
 // Finds `<dir>/<stem>-<kind>` under the usual spellings: "train-images-idx3-ubyte",
