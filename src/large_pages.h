@@ -7,7 +7,7 @@
 // image costs a TLB miss (and under a hypervisor a two-level page walk) on
 // each core that reads it. With 2 MiB pages the whole set takes 24 TLB
 // entries. Measured on the development Xeon (README, "Results"): training
-// 1.5% faster. Where the system has huge pages off (or no madvise), the
+// 1.8% faster. Where the system has huge pages off (or no madvise), the
 // advice is ignored and the blocks are plain memory; nothing depends on it.
 // Smaller blocks come from operator new as usual.
 #pragma once
